@@ -1,0 +1,119 @@
+// Package chain turns a Go error into plain data: a Chain of every layer in
+// the error tree, each with its Go type, its message, how the walker reached
+// it and the facts (errno, network operation, HTTP/2 code, decoder offset…)
+// that deciding a retry needs.
+//
+// Failures hide their causes. A download streamed into a tar extractor
+// fails with "failed to unpack x: error decoding response body: connection
+// reset"; the reset is layers down, behind types that errors.Is and
+// errors.As cannot see through: an http2.StreamError keeps its cause in a
+// field with no Unwrap, net/http's bundled HTTP/2 errors are unexported, and
+// many layers keep their cause only as text. Walk sees through all of them,
+// and the result holds no live error, so classify and policy decide on data
+// that can be stored, replayed from JSON and compared exactly.
+//
+// # Walking
+//
+// Walk (or Walker.Walk, to configure it) visits the tree in pre-order. For
+// each error it
+//
+//  1. records the dynamic type, Error() text and the part of it the layer
+//     adds (Own);
+//  2. asks the Walker's Unwrappers, then the built-in ones, for attributes
+//     and for a cause the error hides;
+//  3. lets an error that implements Describer fill in its own attributes,
+//     and records Timeout() and Temporary();
+//  4. follows, in order of preference, the cause an unwrapper exposed,
+//     Unwrap() []error, go-multierror's WrappedErrors() (its Unwrap() error
+//     fakes a linear chain through the siblings, so it is not used),
+//     Unwrap() error, and Cause() error;
+//  5. when none of those exist and no unwrapper recognised the error,
+//     follows the struct fields of error type, exported or not (the field
+//     fallback), and when the error is a leaf that nothing recognised,
+//     parses its message into text layers (the text fallback).
+//
+// The built-in unwrappers cover *net.OpError, *os.SyscallError,
+// syscall.Errno (number and name), *url.Error (Op is the method, Addr the
+// URL), *net.DNSError, *fs.PathError (Addr is the path), the HTTP/2
+// StreamError, GoAwayError and ConnectionError of golang.org/x/net/http2 and
+// their unexported copies in net/http (matched by type name and read by
+// reflection), crypto/tls and crypto/x509 errors, flate.CorruptInputError,
+// the gzip, zlib, zstd, tar and zip sentinels, the context errors,
+// io.ErrUnexpectedEOF and io.EOF. Where a type or sentinel makes it certain,
+// they set Attrs.Kind to one of classify's kinds ("h2_stream", "checksum",
+// "unsafe_archive", "certificate", "deadline", …); io.EOF is marked
+// "unexpected_eof", since inside a failure it means a stream ended early.
+//
+// # Via
+//
+// Layer.Via says how a layer was reached from its parent: "root" (the error
+// given to Walk), "unwrap" (Unwrap() error), "multi" (Unwrap() []error or
+// WrappedErrors), "cause" (Cause() error), "unwrapper" (an Unwrapper exposed
+// it, such as StreamError.Cause), "field" (the field fallback) or "text"
+// (parsed from a message; no Go value stands behind it, and its Type is "").
+//
+// # Type names
+//
+// Layer.Type is the dynamic type with its full package path: one "*" per
+// pointer indirection, then the import path, a dot and the type name, as in
+// "*net.OpError", "*net/url.Error", "syscall.Errno",
+// "golang.org/x/net/http2.StreamError" and "net/http.http2GoAwayError".
+// Unnamed types print as the reflect package prints them.
+//
+// # Own
+//
+// Own is the text a layer adds to its child's: Message without a trailing
+// ": " + the child's message (fmt.Errorf's "%s: %w"), or "; " + it (a
+// StreamError's cause). It is "" when Message is exactly the child's, and
+// for a layer with several children; it is the whole Message for a leaf and
+// for a layer whose text does not end with its child's.
+//
+// # Text
+//
+// FromText builds a Chain from a message alone, and the text fallback uses
+// the same parser. A multi-line text that has a "Caused by:" line (or
+// miette's "╰─▶" arrows) is an anyhow-style report, as cargo and uv print
+// them: the first line, without "error: ", is the root, and each cause is a
+// layer whose Message and Own are its text. Other multi-line texts are
+// errors.Join or go-multierror lists: a root holding the whole text, with
+// each line a child. A single line is a Go message, divided at ": " into
+// layers, where layer i's Message is the text from its segment to the end
+// and its Own is the segment. A ": " does not divide inside double quotes,
+// backquotes, parentheses, brackets or braces (url.Error quotes its URL);
+// after a package prefix that is part of one error's text ("x509", "tls",
+// "http2", "http", "net/http", "gzip", "flate", "zlib", "zstd",
+// "archive/tar", "archive/zip"); after "stream error" or "connection error";
+// or after "lookup host [on server]", the text of a *net.DNSError. The
+// "; " before an http2.StreamError's cause divides too, except before its
+// "received from peer" marker. Unbalanced quotes or brackets are ignored
+// rather than allowed to hide the rest of a message. Colons in addresses
+// ("127.0.0.1:80", "[::1]:80") are not followed by a space and never divide.
+//
+// One table of recognisers reads attributes from each layer's own text:
+// errno texts (Linux, BSD and Windows wordings; the number recorded is this
+// platform's), *net.OpError's "op net src->dst", url.Error's `Get "URL"`,
+// DNS lookups, HTTP/2 stream errors, GOAWAYs and lost connections, TLS and
+// certificate failures, decoder and archive sentinels, context errors,
+// EOFs and timeouts.
+//
+// # Caps
+//
+// A hostile error cannot hang the walk or exhaust memory. Walker's caps, with
+// their defaults: MaxDepth 64 (layers from the root to a leaf), MaxLayers
+// 256, MaxWidth 64 (children followed per layer), MaxMessage 4096 (bytes
+// kept of each Message and Own, cut on a UTF-8 boundary). An error that
+// leads back to itself or an ancestor is not followed again. The first cap
+// hit is named in Chain.Truncated ("depth", "layers", "width", "message",
+// "cycle"). A panic in an error's Error, Unwrap, Cause, WrappedErrors,
+// Timeout, Temporary or DescribeFault method, or in an Unwrapper, is
+// recovered: a panicking Error leaves its description as the message, a
+// panicking Unwrap counts as no children. The walker cannot interrupt an
+// Error method that never returns.
+//
+// # JSON
+//
+// json.Marshal writes a Chain; Decode reads one back, strictly: an unknown
+// schema version (ErrSchema), an unknown field, an unknown Via, or layers
+// that are not a tree in pre-order are a *DecodeError carrying the byte
+// offset and the field at fault.
+package chain

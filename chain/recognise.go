@@ -1,0 +1,386 @@
+package chain
+
+import (
+	"strconv"
+	"strings"
+)
+
+// A recogniser reads facts from one layer's own text. It sets fields of a
+// and reports whether it found anything. Recognisers only add: a Kind set
+// by an earlier one is kept.
+type recogniser struct {
+	name  string
+	match func(s string, a *Attrs) bool
+}
+
+// recognisers is the whole vocabulary of the text fallback and FromText,
+// in one table so it is easy to extend and to test. Every recogniser runs
+// on every layer; the more specific ones come first, so that their Kind
+// wins.
+var recognisers = [...]recogniser{
+	{"h2-stream", recogniseStreamError},
+	{"h2-goaway", recogniseGoAway},
+	{"h2-goaway-received", recogniseGoAwayReceived},
+	{"h2-connection", recogniseConnectionError},
+	{"h2-connection-lost", recogniseConnectionLost},
+	{"dns", recogniseDNS},
+	{"url", recogniseURL},
+	{"net-op", recogniseNetOp},
+	{"path-op", recognisePathOp},
+	{"syscall", recogniseSyscall},
+	{"errno", recogniseErrno},
+	{"certificate", recogniseCertificate},
+	{"tls", recogniseTLS},
+	{"flate", recogniseFlate},
+	{"codec-sentinel", recogniseCodecSentinel},
+	{"context", recogniseContext},
+	{"eof", recogniseEOF},
+	{"timeout", recogniseTimeout},
+}
+
+// recogniseLimit bounds the text the recognisers read: the facts are in
+// the first words of a layer, and a megabyte message must not cost a
+// megabyte scan per recogniser.
+const recogniseLimit = 4096
+
+// recognise runs every recogniser on s.
+func recognise(s string, a *Attrs) bool {
+	if s == "" {
+		return false
+	}
+	s = cutUTF8(s, recogniseLimit)
+	found := false
+	for i := range recognisers {
+		if recognisers[i].match(s, a) {
+			found = true
+		}
+	}
+	return found
+}
+
+func setKind(a *Attrs, k string) {
+	if a.Kind == "" {
+		a.Kind = k
+	}
+}
+
+// "stream error: stream ID 3; INTERNAL_ERROR; received from peer"
+func recogniseStreamError(s string, a *Attrs) bool {
+	rest, ok := strings.CutPrefix(s, "stream error: stream ID ")
+	if !ok {
+		return false
+	}
+	id, rest, _ := strings.Cut(rest, "; ")
+	n, err := strconv.ParseUint(id, 10, 32)
+	if err != nil {
+		return false
+	}
+	code, cause, _ := strings.Cut(rest, "; ")
+	if !isH2CodeName(code) {
+		return false
+	}
+	a.H2StreamID, a.H2Code = uint32(n), code
+	a.H2Remote = a.H2Remote || cause == "received from peer"
+	setKind(a, "h2_stream")
+	return true
+}
+
+// "http2: server sent GOAWAY and closed the connection; LastStreamID=1, ErrCode=NO_ERROR, debug=\"\""
+func recogniseGoAway(s string, a *Attrs) bool {
+	_, rest, ok := strings.Cut(s, "server sent GOAWAY and closed the connection; ")
+	if !ok {
+		return false
+	}
+	if v, ok := between(rest, "LastStreamID=", ","); ok {
+		if n, err := strconv.ParseUint(v, 10, 32); err == nil {
+			a.H2LastStreamID = uint32(n)
+		}
+	}
+	if v, ok := between(rest, "ErrCode=", ","); ok && isH2CodeName(v) {
+		a.H2Code = v
+	}
+	if _, v, ok := strings.Cut(rest, "debug="); ok {
+		if d, err := strconv.Unquote(v); err == nil {
+			a.H2Debug = d
+		}
+	}
+	a.H2Remote = true
+	setKind(a, "h2_goaway")
+	return true
+}
+
+// "http2: Transport received GOAWAY from server ErrCode:INTERNAL_ERROR"
+func recogniseGoAwayReceived(s string, a *Attrs) bool {
+	_, rest, ok := strings.Cut(s, "received GOAWAY from server")
+	if !ok {
+		return false
+	}
+	if v, ok := strings.CutPrefix(strings.TrimSpace(rest), "ErrCode:"); ok && isH2CodeName(v) {
+		a.H2Code = v
+	}
+	a.H2Remote = true
+	setKind(a, "h2_goaway")
+	return true
+}
+
+// "connection error: PROTOCOL_ERROR"
+func recogniseConnectionError(s string, a *Attrs) bool {
+	code, ok := strings.CutPrefix(s, "connection error: ")
+	if !ok || !isH2CodeName(code) {
+		return false
+	}
+	a.H2Code = code
+	setKind(a, "h2_connection")
+	return true
+}
+
+// "http2: client connection lost": the health-check ping went unanswered.
+func recogniseConnectionLost(s string, a *Attrs) bool {
+	if !strings.Contains(s, "http2: client connection lost") {
+		return false
+	}
+	setKind(a, "h2_connection")
+	return true
+}
+
+// "lookup example.com on 127.0.0.53:53: no such host", the whole text of
+// a *net.DNSError, or "no such host" on its own.
+func recogniseDNS(s string, a *Attrs) bool {
+	if rest, ok := strings.CutPrefix(s, "lookup "); ok {
+		head, cause, ok := strings.Cut(rest, ": ")
+		if !ok || head == "" {
+			return false
+		}
+		host, server, _ := strings.Cut(head, " on ")
+		if strings.ContainsAny(host, " \"") {
+			return false
+		}
+		a.Host, a.Addr = host, server
+		a.NotFound = a.NotFound || containsFold(cause, "no such host")
+		a.Timeout = a.Timeout || containsFold(cause, "timeout")
+		setKind(a, "dns")
+		return true
+	}
+	if containsFold(s, "no such host") {
+		a.NotFound = true
+		setKind(a, "dns")
+		return true
+	}
+	return false
+}
+
+// urlMethods are the Op values of a *url.Error from net/http: the request
+// method in title case.
+var urlMethods = [...]string{"Get", "Head", "Post", "Put", "Patch", "Delete", "Options", "Connect", "Trace"}
+
+// `Get "http://host/path"`
+func recogniseURL(s string, a *Attrs) bool {
+	method, quoted, ok := strings.Cut(s, " ")
+	if !ok || len(quoted) < 2 || quoted[0] != '"' {
+		return false
+	}
+	known := false
+	for _, m := range urlMethods {
+		known = known || m == method
+	}
+	if !known {
+		return false
+	}
+	u, err := strconv.Unquote(quoted)
+	if err != nil {
+		return false
+	}
+	a.Op, a.Addr = method, u
+	return true
+}
+
+var netNames = [...]string{"tcp", "tcp4", "tcp6", "udp", "udp4", "udp6", "ip", "ip4", "ip6", "unix", "unixgram", "unixpacket"}
+
+// "read tcp 127.0.0.1:5->127.0.0.1:80", "dial tcp 10.0.0.1:443", "dial tcp":
+// *net.OpError's "op net [source->]addr".
+func recogniseNetOp(s string, a *Attrs) bool {
+	f := strings.Fields(s)
+	if len(f) < 2 || len(f) > 3 || strings.ContainsAny(f[0], ":\"") {
+		return false
+	}
+	known := false
+	for _, n := range netNames {
+		known = known || n == f[1]
+	}
+	if !known {
+		return false
+	}
+	a.Op, a.Net = f[0], f[1]
+	if len(f) == 3 {
+		if src, dst, ok := strings.Cut(f[2], "->"); ok {
+			a.Source, a.Addr = src, dst
+		} else {
+			a.Addr = f[2]
+		}
+	}
+	return true
+}
+
+var pathOps = [...]string{"open", "stat", "lstat", "mkdir", "remove", "unlinkat", "openat", "readlink", "chmod", "chown", "chtimes", "truncate", "symlink", "link", "rename", "readdirent", "fdopendir", "seek", "sync", "close", "read", "write"}
+
+// "open /var/lib/x": *fs.PathError's "op path". The path must look like
+// one, so "read error" is not taken for a read of the file "error".
+func recognisePathOp(s string, a *Attrs) bool {
+	op, path, ok := strings.Cut(s, " ")
+	if !ok || path == "" || !strings.ContainsAny(path, "/\\.") || strings.Contains(path, "->") {
+		return false
+	}
+	for _, o := range pathOps {
+		if o == op {
+			a.Op, a.Addr = op, path
+			return true
+		}
+	}
+	return false
+}
+
+var syscalls = [...]string{"read", "write", "connect", "accept", "accept4", "sendfile", "sendmsg", "recvmsg", "sendto", "recvfrom", "readv", "writev", "setsockopt", "getsockopt", "socket", "bind", "listen", "shutdown", "wsarecv", "wsasend", "wsarecvfrom", "wsasendto", "connectex", "acceptex", "fsync", "fdatasync", "ftruncate", "pwrite", "pread", "copy_file_range", "splice"}
+
+// "read": an *os.SyscallError prints the bare system call name.
+func recogniseSyscall(s string, a *Attrs) bool {
+	for _, c := range syscalls {
+		if c == s {
+			if a.Op == "" {
+				a.Op = s
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// "connection reset by peer", "Connection refused (os error 111)", …
+func recogniseErrno(s string, a *Attrs) bool {
+	e, ok := errnoFromText(s)
+	if !ok {
+		return false
+	}
+	a.Errno, a.ErrnoName = int(e.errno), e.name
+	return true
+}
+
+// "x509: certificate signed by unknown authority", "tls: failed to verify
+// certificate", and the wordings of OpenSSL and rustls.
+func recogniseCertificate(s string, a *Attrs) bool {
+	if strings.HasPrefix(s, "x509: ") || strings.HasPrefix(s, "tls: failed to verify certificate") ||
+		containsFold(s, "certificate verify failed") || containsFold(s, "invalid peer certificate") {
+		setKind(a, "certificate")
+		return true
+	}
+	return false
+}
+
+// "tls: first record does not look like a TLS handshake", "remote error:
+// tls: handshake failure".
+func recogniseTLS(s string, a *Attrs) bool {
+	if strings.HasPrefix(s, "tls: ") || strings.HasPrefix(s, "remote error: tls: ") {
+		setKind(a, "tls")
+		return true
+	}
+	return false
+}
+
+// "flate: corrupt input before offset 1234"
+func recogniseFlate(s string, a *Attrs) bool {
+	v, ok := strings.CutPrefix(s, "flate: corrupt input before offset ")
+	if !ok {
+		return false
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return false
+	}
+	a.Format, a.Offset = "flate", n
+	setKind(a, "decode")
+	return true
+}
+
+// codecTexts are the texts of the decoder and archive sentinels.
+var codecTexts = [...]struct{ text, format, kind string }{
+	{"gzip: invalid checksum", "gzip", "checksum"},
+	{"gzip: invalid header", "gzip", "decode"},
+	{"zlib: invalid checksum", "zlib", "checksum"},
+	{"zlib: invalid header", "zlib", "decode"},
+	{"archive/tar: invalid tar header", "tar", "archive"},
+	{"archive/tar: insecure file path", "tar", "unsafe_archive"},
+	{"zip: not a valid zip file", "zip", "archive"},
+	{"zip: checksum error", "zip", "checksum"},
+	{"zip: insecure file path", "zip", "unsafe_archive"},
+}
+
+func recogniseCodecSentinel(s string, a *Attrs) bool {
+	for _, c := range codecTexts {
+		if s == c.text {
+			a.Format = c.format
+			setKind(a, c.kind)
+			return true
+		}
+	}
+	return false
+}
+
+// "context deadline exceeded", "context canceled", and net's
+// "operation was canceled".
+func recogniseContext(s string, a *Attrs) bool {
+	switch {
+	case strings.Contains(s, "context deadline exceeded"):
+		a.Timeout = true
+		setKind(a, "deadline")
+	case strings.Contains(s, "context canceled"), strings.Contains(s, "operation was canceled"):
+		setKind(a, "canceled")
+	default:
+		return false
+	}
+	return true
+}
+
+// "unexpected EOF", and a bare "EOF": a stream that ended too soon.
+func recogniseEOF(s string, a *Attrs) bool {
+	if s == "EOF" || containsFold(s, "unexpected EOF") || containsFold(s, "unexpected end of file") {
+		setKind(a, "unexpected_eof")
+		return true
+	}
+	return false
+}
+
+var timeoutTexts = [...]string{"i/o timeout", "Client.Timeout exceeded", "timeout awaiting response headers", "TLS handshake timeout", "timed out"}
+
+func recogniseTimeout(s string, a *Attrs) bool {
+	for _, t := range timeoutTexts {
+		if containsFold(s, t) {
+			a.Timeout = true
+			return true
+		}
+	}
+	return false
+}
+
+// between returns the text after start up to sep (or the end).
+func between(s, start, sep string) (string, bool) {
+	_, rest, ok := strings.Cut(s, start)
+	if !ok {
+		return "", false
+	}
+	v, _, _ := strings.Cut(rest, sep)
+	return v, true
+}
+
+// containsFold reports whether s contains sub, ignoring case. sub is
+// short, so a direct scan beats lowering a copy of s.
+func containsFold(s, sub string) bool {
+	n := len(sub)
+	if n == 0 {
+		return true
+	}
+	for i := 0; i+n <= len(s); i++ {
+		if strings.EqualFold(s[i:i+n], sub) {
+			return true
+		}
+	}
+	return false
+}

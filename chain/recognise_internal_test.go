@@ -1,0 +1,73 @@
+package chain
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// Every recogniser in the table has at least one case here, and a text
+// none of them should claim.
+func TestRecognisers(t *testing.T) {
+	cases := map[string][]struct {
+		in   string
+		want Attrs
+	}{
+		"h2-stream": {
+			{"stream error: stream ID 3; INTERNAL_ERROR; received from peer", Attrs{H2StreamID: 3, H2Code: "INTERNAL_ERROR", H2Remote: true, Kind: "h2_stream"}},
+			{"stream error: stream ID 9; REFUSED_STREAM", Attrs{H2StreamID: 9, H2Code: "REFUSED_STREAM", Kind: "h2_stream"}},
+		},
+		"h2-goaway": {{`http2: server sent GOAWAY and closed the connection; LastStreamID=5, ErrCode=ENHANCE_YOUR_CALM, debug="calm"`,
+			Attrs{H2LastStreamID: 5, H2Code: "ENHANCE_YOUR_CALM", H2Debug: "calm", H2Remote: true, Kind: "h2_goaway"}}},
+		"h2-goaway-received": {{"http2: Transport received GOAWAY from server ErrCode:INTERNAL_ERROR", Attrs{H2Code: "INTERNAL_ERROR", H2Remote: true, Kind: "h2_goaway"}}},
+		"h2-connection":      {{"connection error: FLOW_CONTROL_ERROR", Attrs{H2Code: "FLOW_CONTROL_ERROR", Kind: "h2_connection"}}},
+		"h2-connection-lost": {{"http2: client connection lost", Attrs{Kind: "h2_connection"}}},
+		"dns": {
+			{"lookup a.example on 10.0.0.1:53: no such host", Attrs{Host: "a.example", Addr: "10.0.0.1:53", NotFound: true, Kind: "dns"}},
+			{"lookup a.example: i/o timeout", Attrs{Host: "a.example", Timeout: true, Kind: "dns"}},
+			{"no such host", Attrs{NotFound: true, Kind: "dns"}},
+		},
+		"url":     {{`Post "https://a/b?c=d"`, Attrs{Op: "Post", Addr: "https://a/b?c=d"}}},
+		"net-op":  {{"write tcp 10.0.0.1:5->10.0.0.2:443", Attrs{Op: "write", Net: "tcp", Source: "10.0.0.1:5", Addr: "10.0.0.2:443"}}, {"dial tcp 1.2.3.4:80", Attrs{Op: "dial", Net: "tcp", Addr: "1.2.3.4:80"}}},
+		"path-op": {{"open /etc/shadow", Attrs{Op: "open", Addr: "/etc/shadow"}}},
+		"syscall": {{"connect", Attrs{Op: "connect"}}},
+		"errno": {
+			{"connection reset by peer", Attrs{Errno: int(errnoNumber("ECONNRESET")), ErrnoName: "ECONNRESET"}},
+			{"Connection refused (os error 111)", Attrs{Errno: int(errnoNumber("ECONNREFUSED")), ErrnoName: "ECONNREFUSED"}},
+			{"too many open files in system", Attrs{Errno: int(errnoNumber("ENFILE")), ErrnoName: "ENFILE"}},
+			{"no space left on device", Attrs{Errno: int(errnoNumber("ENOSPC")), ErrnoName: "ENOSPC"}},
+		},
+		"certificate":    {{"x509: certificate signed by unknown authority", Attrs{Kind: "certificate"}}, {"invalid peer certificate: UnknownIssuer", Attrs{Kind: "certificate"}}},
+		"tls":            {{"tls: first record does not look like a TLS handshake", Attrs{Kind: "tls"}}},
+		"flate":          {{"flate: corrupt input before offset 77", Attrs{Format: "flate", Offset: 77, Kind: "decode"}}},
+		"codec-sentinel": {{"gzip: invalid checksum", Attrs{Format: "gzip", Kind: "checksum"}}, {"archive/tar: insecure file path", Attrs{Format: "tar", Kind: "unsafe_archive"}}},
+		"context":        {{"context deadline exceeded", Attrs{Timeout: true, Kind: "deadline"}}, {"context canceled", Attrs{Kind: "canceled"}}},
+		"eof":            {{"unexpected EOF", Attrs{Kind: "unexpected_eof"}}, {"EOF", Attrs{Kind: "unexpected_eof"}}},
+		"timeout":        {{"i/o timeout", Attrs{Timeout: true}}, {"net/http: TLS handshake timeout", Attrs{Timeout: true}}},
+	}
+	for _, r := range recognisers {
+		t.Run(r.name, func(t *testing.T) {
+			cs := cases[r.name]
+			if len(cs) == 0 {
+				t.Fatalf("recogniser %q has no test case", r.name)
+			}
+			for _, c := range cs {
+				var a Attrs
+				assert.True(t, r.match(c.in, &a), "%q", c.in)
+				var all Attrs
+				recognise(c.in, &all)
+				assert.Equal(t, c.want, all, "all recognisers on %q", c.in)
+			}
+		})
+	}
+	for _, s := range []string{"something went wrong", "read error", "stream error: stream ID 1; NOT_A_CODE", "Get http://x", "lookup"} {
+		var a Attrs
+		assert.False(t, recognise(s, &a), "%q", s)
+		assert.True(t, a.IsZero(), "%q", s)
+	}
+}
+
+func errnoNumber(name string) int {
+	e, _ := ErrnoByName(name)
+	return int(e)
+}

@@ -1,0 +1,377 @@
+package chain
+
+import "strings"
+
+// FromText builds a Chain from an error message alone, with the default
+// caps: a Go message "a: b: c", a multi-line errors.Join or go-multierror
+// message, or an anyhow-style report ("error: …" then "Caused by: …"
+// lines, as cargo and uv print). See the package documentation for the
+// splitting rule. Every layer has Type "" and, below the root, Via "text";
+// the recognisers fill in Attrs from the words. Errno numbers are this
+// platform's, recorded in GOOS and GOARCH.
+func FromText(s string) Chain {
+	var w Walker
+	return w.FromText(s)
+}
+
+// FromText is the package function FromText with w's caps.
+func (w *Walker) FromText(s string) Chain {
+	c := Chain{Schema: SchemaVersion}
+	c.GOOS, c.GOARCH = platform()
+	maxMessage := capOr(w.MaxMessage, DefaultMaxMessage)
+	tc := parseText(s, textCaps{
+		maxLayers: capOr(w.MaxLayers, DefaultMaxLayers),
+		maxDepth:  capOr(w.MaxDepth, DefaultMaxDepth),
+	})
+	c.Layers, c.Truncated = tc.layers, tc.truncated
+	for i := range c.Layers {
+		l := &c.Layers[i]
+		if len(l.Message) > maxMessage || len(l.Own) > maxMessage {
+			l.Message, l.Own = cutUTF8(l.Message, maxMessage), cutUTF8(l.Own, maxMessage)
+			if c.Truncated == "" {
+				c.Truncated = TruncatedMessage
+			}
+		}
+	}
+	return c
+}
+
+type textCaps struct {
+	maxLayers int // at least 1 layer is always produced for non-empty text
+	maxDepth  int
+}
+
+// textChain is the result of parsing one message: layers in pre-order with
+// Parent indices relative to the slice (the root's is -1).
+type textChain struct {
+	layers     []Layer
+	recognised bool   // some recogniser set an attribute
+	truncated  string // the first cap hit
+}
+
+func (tc *textChain) truncate(why string) {
+	if tc.truncated == "" {
+		tc.truncated = why
+	}
+}
+
+// room reports whether another layer at depth fits under the caps.
+func (tc *textChain) room(caps textCaps, depth int) bool {
+	switch {
+	case len(tc.layers) >= caps.maxLayers:
+		tc.truncate(TruncatedLayers)
+		return false
+	case depth >= caps.maxDepth:
+		tc.truncate(TruncatedDepth)
+		return false
+	}
+	return true
+}
+
+// add appends a layer whose attributes are recognised from own.
+func (tc *textChain) add(msg, own string, parent, depth int, via Via) {
+	l := Layer{Message: msg, Own: own, Via: via, Parent: parent, Depth: depth}
+	if recognise(own, &l.Attrs) {
+		tc.recognised = true
+	}
+	tc.layers = append(tc.layers, l)
+}
+
+// parseText parses s into layers, choosing the form by its shape.
+func parseText(s string, caps textCaps) textChain {
+	var tc textChain
+	s = strings.TrimSpace(s)
+	if s == "" || caps.maxLayers <= 0 || caps.maxDepth <= 0 {
+		if s != "" {
+			tc.truncate(TruncatedLayers)
+		}
+		return tc
+	}
+	switch {
+	case isReport(s):
+		parseReport(&tc, s, caps)
+	case strings.Contains(s, "\n"):
+		parseLines(&tc, s, caps)
+	default:
+		parseGo(&tc, s, -1, 0, ViaRoot, caps)
+	}
+	return tc
+}
+
+// parseGo appends the layers of one Go message "a: b: c" under parent.
+// Layer i's Message is the text from segment i to the end, as Error()
+// would print it; its Own is segment i.
+func parseGo(tc *textChain, s string, parent, depth int, via Via, caps textCaps) {
+	if !tc.room(caps, depth) {
+		return
+	}
+	cuts := splitPoints(s)
+	start := 0
+	for i := 0; ; i++ {
+		own := s[start:]
+		last := i >= len(cuts)
+		// The last layer the caps allow keeps the rest of the text unsplit.
+		if !last && (len(tc.layers)+1 >= caps.maxLayers || depth+1 >= caps.maxDepth) {
+			if len(tc.layers)+1 >= caps.maxLayers {
+				tc.truncate(TruncatedLayers)
+			} else {
+				tc.truncate(TruncatedDepth)
+			}
+			last = true
+		}
+		if !last {
+			own = s[start:cuts[i]]
+		}
+		tc.add(s[start:], own, parent, depth, via)
+		if last {
+			return
+		}
+		parent, depth, via = len(tc.layers)-1, depth+1, ViaText
+		start = cuts[i] + len(": ")
+	}
+}
+
+// parseLines reads a multi-line message as a list of sibling errors, the
+// way errors.Join ("a\nb") and go-multierror ("2 errors occurred:\n\t* a")
+// print them: a root holding the whole text, and each line parsed as a Go
+// message below it.
+func parseLines(tc *textChain, s string, caps textCaps) {
+	// The root speaks only through its children: its Own is never
+	// recognised.
+	tc.add(s, "", -1, 0, ViaRoot)
+	lines := strings.Split(s, "\n")
+	header := ""
+	if isMultierrorHeader(strings.TrimSpace(lines[0])) {
+		header, lines = strings.TrimSpace(lines[0]), lines[1:]
+	}
+	kids := 0
+	for _, line := range lines {
+		line = strings.TrimSpace(line)
+		line = strings.TrimPrefix(line, "* ")
+		if line == "" {
+			continue
+		}
+		if kids >= DefaultMaxWidth {
+			tc.truncate(TruncatedWidth)
+			break
+		}
+		if !tc.room(caps, 1) {
+			break
+		}
+		parseGo(tc, line, 0, 1, ViaMulti, caps)
+		kids++
+	}
+	switch {
+	case kids == 1 && header == "":
+		tc.layers[0].Own = ownText(s, tc.layers[1].Message)
+	case kids == 1 || header != "":
+		tc.layers[0].Own = header
+	}
+}
+
+// isMultierrorHeader recognises go-multierror's "N errors occurred:".
+func isMultierrorHeader(s string) bool {
+	n, rest, ok := strings.Cut(s, " ")
+	if !ok || n == "" || strings.Trim(n, "0123456789") != "" {
+		return false
+	}
+	return rest == "errors occurred:" || rest == "error occurred:"
+}
+
+// isReport recognises an anyhow-style report: a "Caused by:" line, or the
+// tree arrows miette draws (uv's newer output).
+func isReport(s string) bool {
+	return strings.Contains(s, "Caused by:") || strings.Contains(s, "╰─▶")
+}
+
+// parseReport reads an anyhow-style report into a linear chain. The first
+// line (without "error: ") is the root; each cause is one layer with its
+// text as both Message and Own, since a Rust error's Display prints only
+// its own part. Causes come as "Caused by: x" lines, as a "Caused by:"
+// header followed by indented lines (numbered "0: x" by anyhow's {:?}, or
+// one per header as cargo prints them), or as miette's "├─▶ x" arrows.
+// A cause's continuation lines are joined to it with "\n"; "help:",
+// "note:" and "hint:" lines are dropped.
+func parseReport(tc *textChain, s string, caps textCaps) {
+	var (
+		texts    []string
+		inHeader bool // after a bare "Caused by:"
+		open     bool // the last cause may take continuation lines
+	)
+	for raw := range strings.SplitSeq(s, "\n") {
+		line := strings.TrimSpace(raw)
+		indented := line != "" && raw[0] != line[0]
+		switch {
+		case line == "":
+			open = false
+			continue
+		case len(texts) == 0:
+			texts = append(texts, stripReportPrefix(line))
+			open = true
+			continue
+		case strings.HasPrefix(line, "help:"), strings.HasPrefix(line, "note:"), strings.HasPrefix(line, "hint:"):
+			open = false
+			continue
+		}
+		if rest, ok := strings.CutPrefix(line, "Caused by:"); ok {
+			rest = strings.TrimSpace(rest)
+			inHeader = rest == ""
+			if !inHeader {
+				texts = append(texts, rest)
+			}
+			open = !inHeader
+			continue
+		}
+		if rest, ok := cutArrow(line); ok {
+			texts = append(texts, rest)
+			inHeader, open = false, true
+			continue
+		}
+		if inHeader && indented {
+			if rest, ok := cutNumbered(line); ok {
+				texts = append(texts, rest)
+				open = true
+				continue
+			}
+			if !open {
+				texts = append(texts, line)
+				open = true
+				continue
+			}
+		}
+		if open {
+			texts[len(texts)-1] += "\n" + strings.TrimLeft(line, "│ ")
+		}
+	}
+	for i, t := range texts {
+		via := ViaText
+		if i == 0 {
+			via = ViaRoot
+		}
+		if !tc.room(caps, i) {
+			return
+		}
+		tc.add(t, t, i-1, i, via)
+	}
+}
+
+// stripReportPrefix removes the severity that starts a report's first line.
+func stripReportPrefix(line string) string {
+	for _, p := range []string{"error: ", "Error: ", "ERROR: ", "× ", "x "} {
+		if rest, ok := strings.CutPrefix(line, p); ok {
+			return strings.TrimSpace(rest)
+		}
+	}
+	return line
+}
+
+// cutArrow strips miette's "├─▶" and "╰─▶" cause markers.
+func cutArrow(line string) (string, bool) {
+	for _, p := range []string{"├─▶", "╰─▶"} {
+		if rest, ok := strings.CutPrefix(line, p); ok {
+			return strings.TrimSpace(rest), true
+		}
+	}
+	return "", false
+}
+
+// cutNumbered strips anyhow's "0: " cause numbering.
+func cutNumbered(line string) (string, bool) {
+	n, rest, ok := strings.Cut(line, ": ")
+	if !ok || n == "" || len(n) > 4 || strings.Trim(n, "0123456789") != "" {
+		return "", false
+	}
+	return strings.TrimSpace(rest), true
+}
+
+// splitPoints returns the offsets of the separators that divide a Go
+// message into layers: ": ", and the "; " before the cause of an
+// http2.StreamError ("stream error: stream ID 1; CANCEL; cause"), except
+// its "received from peer" marker. A ": " does not divide
+//   - inside "double quotes" or `backquotes` (url.Error quotes its URL),
+//     or inside (parentheses), [brackets] or {braces};
+//   - after a package prefix that is part of one error's text ("x509: ",
+//     "tls: ", "http2: ", "gzip: ", "net/http: ", …), after "stream error"
+//     and "connection error" (HTTP/2), or after "lookup host [on server]"
+//     (a *net.DNSError prints its cause inline);
+//   - at the very start or end of the text.
+//
+// When quotes or brackets do not balance, the text is split again
+// ignoring them, so a stray quote cannot hide the rest of a message.
+func splitPoints(s string) []int {
+	if cuts, ok := scanSplits(s, true); ok {
+		return cuts
+	}
+	cuts, _ := scanSplits(s, false)
+	return cuts
+}
+
+func scanSplits(s string, nesting bool) (cuts []int, balanced bool) {
+	var quote byte
+	depth, start := 0, 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if nesting && quote != 0 {
+			switch {
+			case c == '\\' && quote == '"':
+				i++
+			case c == quote:
+				quote = 0
+			}
+			continue
+		}
+		switch c {
+		case '"', '`':
+			if nesting {
+				quote = c
+			}
+		case '(', '[', '{':
+			if nesting {
+				depth++
+			}
+		case ')', ']', '}':
+			if nesting && depth > 0 {
+				depth--
+			}
+		case ':':
+			if depth == 0 && i > start && i+2 < len(s) && s[i+1] == ' ' && !joinsColon(s[start:i]) {
+				cuts = append(cuts, i)
+				start = i + 2
+			}
+		case ';':
+			// http2.StreamError prints its cause after "; ".
+			if depth == 0 && i+2 < len(s) && s[i+1] == ' ' && isStreamErrorHead(s[start:i]) &&
+				s[i+2:] != "received from peer" {
+				cuts = append(cuts, i)
+				start = i + 2
+			}
+		}
+	}
+	return cuts, quote == 0 && depth == 0
+}
+
+// messagePrefixes are the prefixes Go packages put at the start of their
+// own error texts: the ": " after them belongs to the same error.
+var messagePrefixes = [...]string{
+	"x509", "tls", "crypto/tls", "crypto/x509", "http2", "http", "net/http",
+	"gzip", "flate", "zlib", "zstd", "archive/tar", "archive/zip",
+	"stream error", "connection error",
+}
+
+// isStreamErrorHead recognises "stream error: stream ID 3; INTERNAL_ERROR",
+// the part of an http2.StreamError's text before its cause.
+func isStreamErrorHead(seg string) bool {
+	head, _, ok := cutStreamError(seg + "; x")
+	return ok && head == seg
+}
+
+// joinsColon reports whether the ": " after seg belongs to seg's error.
+func joinsColon(seg string) bool {
+	for _, p := range messagePrefixes {
+		if seg == p {
+			return true
+		}
+	}
+	// *net.DNSError: "lookup example.com on 127.0.0.53:53: no such host".
+	return strings.HasPrefix(seg, "lookup ") && !strings.Contains(seg, ": ") && !strings.ContainsAny(seg, "\"`")
+}

@@ -1,0 +1,114 @@
+package chain_test
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/faultline-go/faultline/chain"
+)
+
+var update = flag.Bool("update", false, "update golden files")
+
+// TestFromTextGolden parses every testdata/text/*.txt and compares the
+// layers with the .golden.json beside it (go test -update rewrites them).
+func TestFromTextGolden(t *testing.T) {
+	files, err := filepath.Glob("testdata/text/*.txt")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, in := range files {
+		t.Run(filepath.Base(in), func(t *testing.T) {
+			data, err := os.ReadFile(in)
+			require.NoError(t, err)
+			c := chain.FromText(string(data))
+			assertTree(t, c)
+			// GOOS, GOARCH and errno numbers belong to the machine that
+			// parses; the golden files hold the portable part.
+			c.GOOS, c.GOARCH = "", ""
+			for i := range c.Layers {
+				c.Layers[i].Attrs.Errno = 0
+			}
+			got, err := json.MarshalIndent(c, "", "  ")
+			require.NoError(t, err)
+			golden := strings.TrimSuffix(in, ".txt") + ".golden.json"
+			if *update {
+				require.NoError(t, os.WriteFile(golden, append(got, '\n'), 0o644))
+				return
+			}
+			want, err := os.ReadFile(golden)
+			require.NoError(t, err, "run go test -update")
+			assert.JSONEq(t, string(want), string(got))
+		})
+	}
+}
+
+// TestSplitRule pins down where a Go message divides into layers.
+func TestSplitRule(t *testing.T) {
+	tests := []struct {
+		in   string
+		owns []string
+	}{
+		{"a: b: c", []string{"a", "b", "c"}},
+		{"plain", []string{"plain"}},
+		{"a:b: c", []string{"a:b", "c"}},
+		{": leading", []string{": leading"}},
+		{"trailing: ", []string{"trailing:"}},
+		{`Get "http://h:80/a: b": EOF`, []string{`Get "http://h:80/a: b"`, "EOF"}},
+		{`Get "http://h/\"q: x\"": EOF`, []string{`Get "http://h/\"q: x\""`, "EOF"}},
+		{"read tcp [::1]:5->[::1]:80: read: connection reset by peer", []string{"read tcp [::1]:5->[::1]:80", "read", "connection reset by peer"}},
+		{"x509: certificate has expired or is not yet valid: current time", []string{"x509: certificate has expired or is not yet valid", "current time"}},
+		{"net/http: request canceled (Client.Timeout: x)", []string{"net/http: request canceled (Client.Timeout: x)"}},
+		{"lookup h on 1.1.1.1:53: no such host", []string{"lookup h on 1.1.1.1:53: no such host"}},
+		{"dial tcp: lookup h: i/o timeout", []string{"dial tcp", "lookup h: i/o timeout"}},
+		{"stream error: stream ID 1; CANCEL; received from peer", []string{"stream error: stream ID 1; CANCEL; received from peer"}},
+		{"stream error: stream ID 1; CANCEL; boom: bang", []string{"stream error: stream ID 1; CANCEL", "boom", "bang"}},
+		{"stream error: stream ID x; CANCEL; boom", []string{"stream error: stream ID x; CANCEL; boom"}},
+		{"connection error: PROTOCOL_ERROR", []string{"connection error: PROTOCOL_ERROR"}},
+		{"unbalanced \"quote: here", []string{"unbalanced \"quote", "here"}},
+		{"unbalanced (paren: here", []string{"unbalanced (paren", "here"}},
+		{"failed to unpack `a: b`: EOF", []string{"failed to unpack `a: b`", "EOF"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			c := chain.FromText(tt.in)
+			owns := make([]string, len(c.Layers))
+			for i, l := range c.Layers {
+				owns[i] = l.Own
+				assert.True(t, strings.HasSuffix(strings.TrimSpace(tt.in), l.Message), "layer %d message is a suffix", i)
+			}
+			assert.Equal(t, tt.owns, owns)
+		})
+	}
+}
+
+func TestFromTextCaps(t *testing.T) {
+	long := strings.Repeat("a: ", 500) + "end"
+	c := chain.FromText(long)
+	assert.Len(t, c.Layers, chain.DefaultMaxDepth)
+	assert.Equal(t, chain.TruncatedDepth, c.Truncated)
+	assert.Equal(t, c.Layers[len(c.Layers)-1].Own, c.Layers[len(c.Layers)-1].Message, "the last layer keeps the rest")
+	assertTree(t, c)
+
+	w := chain.Walker{MaxLayers: 3, MaxDepth: 1000}
+	c = w.FromText(long)
+	assert.Len(t, c.Layers, 3)
+	assert.Equal(t, chain.TruncatedLayers, c.Truncated)
+
+	w = chain.Walker{MaxMessage: 10}
+	c = w.FromText("0123456789abcdef: x")
+	assert.Equal(t, chain.TruncatedMessage, c.Truncated)
+	assert.Equal(t, "0123456789", c.Layers[0].Message)
+
+	lines := strings.Repeat("x\n", 1000)
+	c = chain.FromText(lines)
+	assert.Equal(t, chain.TruncatedWidth, c.Truncated)
+	assertTree(t, c)
+
+	assert.Empty(t, chain.FromText("  \n ").Layers)
+}

@@ -1,0 +1,209 @@
+package classify
+
+import (
+	"strings"
+
+	"github.com/faultline-go/faultline/chain"
+)
+
+// layerInfo is what the classifiers found in one layer.
+type layerInfo struct {
+	kind      Kind
+	transient bool
+	user      bool // a user classifier claimed the kind
+
+	timeout  bool
+	notFound bool // a DNS name does not exist
+	errno    string
+	op       string
+	netOp    bool // op is a network operation (*net.OpError's), not a syscall name
+
+	h2          bool // some HTTP/2 detail is known
+	goaway      bool
+	unprocessed bool // the peer said it never processed the stream
+	h2Remote    bool
+	h2Code      string
+	h2Debug     string
+	h2Stream    uint32
+	h2Last      uint32
+
+	status     int
+	retryAfter float64
+
+	format string
+	offset int64
+	entry  string
+}
+
+// setKind records k with its default transience, unless a kind is known.
+func (in *layerInfo) setKind(k Kind) {
+	if in.kind == "" {
+		in.kind, in.transient = k, k.TransientDefault()
+	}
+}
+
+// builtinLayer runs the built-in classifiers on one layer: first the
+// attributes an unwrapper extracted, then the layer's Go type, then its own
+// text — so a layer parsed from text, with no type and no attributes,
+// still classifies the same as the live layer it was printed from wherever
+// the text carries the facts.
+//
+// hasChild reports that the layer has a child in the chain.
+func builtinLayer(l *chain.Layer, hasChild bool, in *layerInfo) {
+	a := &l.Attrs
+	tk := typeKey(l.Type)
+	in.timeout, in.notFound = a.Timeout, a.NotFound
+	in.errno = a.ErrnoName
+	switch {
+	case a.Op == "":
+	case a.Net != "":
+		in.op, in.netOp = a.Op, true // *net.OpError's "read", "dial"
+	case isLower(a.Op[0]) && !strings.Contains(a.Op, " "):
+		// A syscall or file operation ("connect", "open", "fork/exec"),
+		// kept as a fallback; not *url.Error's HTTP method ("Get") nor
+		// *net.OpError's "remote error" of a TLS alert.
+		in.op = a.Op
+	}
+	if a.H2Code != "" || a.H2StreamID != 0 || a.H2LastStreamID != 0 || a.H2Debug != "" || a.H2Remote {
+		in.h2 = true
+		in.h2Code, in.h2Stream, in.h2Last = a.H2Code, a.H2StreamID, a.H2LastStreamID
+		in.h2Debug, in.h2Remote = a.H2Debug, a.H2Remote
+	}
+	in.status, in.retryAfter = a.HTTPStatus, a.RetryAfter
+	in.format, in.offset, in.entry = a.Format, a.Offset, a.Entry
+
+	if a.Kind != "" {
+		in.setKind(Kind(a.Kind))
+	}
+	byType(tk, in)
+	if in.errno != "" {
+		in.setKind(errnoKind(in.errno))
+	}
+	// Text adds nothing to a layer whose type or errno already named the
+	// kind, nor to the wrappers whose own text is only an operation and an
+	// address; skipping them keeps Classify cheap. A kind hinted in Attrs
+	// does not skip the text, which may carry details the hint lacks (a
+	// GOAWAY the server never processed, a Client.Timeout).
+	if !addressOnly(tk) && (in.kind == "" || a.Kind != "") {
+		readText(ownText(l, hasChild), in)
+	}
+
+	// Attributes that imply a kind when nothing more specific spoke.
+	switch {
+	case in.kind != "":
+	case in.status != 0:
+		in.kind, in.transient = HTTPStatus, statusTransient(in.status)
+	case in.format != "":
+		in.setKind(formatKind(in.format))
+	case in.timeout && tk != "url.Error":
+		// *url.Error reports its cause's Timeout(); only the layer that
+		// actually timed out speaks.
+		in.setKind(Timeout)
+	}
+	if in.kind != "" && !in.user {
+		refineTransient(in)
+	}
+}
+
+// ownText is the text a layer adds to its children's. The walker leaves
+// Own empty when the layer adds nothing (its message is its child's) or
+// when it has several children (errors.Join): either way there is nothing
+// of its own to read, and reading the whole message would classify a
+// multi-error by its children's text.
+func ownText(l *chain.Layer, hasChild bool) string {
+	if l.Own != "" || hasChild {
+		return l.Own
+	}
+	return l.Message
+}
+
+// addressOnly reports whether a type's own text is only an operation and
+// a path or address ("read tcp a->b", "open /x", `Get "https://…"`), its
+// facts being in the attributes the walker extracted.
+func addressOnly(tk string) bool {
+	switch tk {
+	case "net.OpError", "os.SyscallError", "url.Error", "fs.PathError", "os.LinkError":
+		return true
+	}
+	return false
+}
+
+// isLower reports whether b is an ASCII lower-case letter.
+func isLower(b byte) bool { return 'a' <= b && b <= 'z' }
+
+// typeKey reduces a type name to package.Name, without pointer star or
+// import path, so that "*net.OpError", "net.OpError" and
+// "golang.org/x/net/http2.StreamError" compare simply.
+func typeKey(t string) string {
+	t = strings.TrimLeft(t, "*")
+	if i := strings.LastIndexByte(t, '/'); i >= 0 {
+		t = t[i+1:]
+	}
+	return t
+}
+
+// byType classifies by the layer's Go type.
+func byType(tk string, in *layerInfo) {
+	switch tk {
+	case "":
+		return
+	case "net.DNSError":
+		in.setKind(DNS)
+	case "tls.CertificateVerificationError":
+		in.setKind(Certificate)
+	case "flate.CorruptInputError", "flate.InternalError", "flate.ReadError":
+		in.setKind(Decode)
+		if in.format == "" {
+			in.format = "flate"
+		}
+	case "tar.headerError":
+		in.setKind(Archive)
+		if in.format == "" {
+			in.format = "tar"
+		}
+	case "poll.DeadlineExceededError", "net.timeoutError":
+		in.timeout = true
+		in.setKind(Timeout)
+	case "context.deadlineExceededError":
+		in.timeout = true
+		in.setKind(Deadline)
+	case "http2.StreamError", "http.http2StreamError":
+		in.h2 = true
+		in.setKind(H2Stream)
+	case "http2.GoAwayError", "http.http2GoAwayError":
+		in.h2, in.goaway = true, true
+		in.setKind(H2GoAway)
+	case "http2.ConnectionError", "http.http2ConnectionError":
+		in.h2 = true
+		in.setKind(H2Connection)
+	case "http.MaxBytesError":
+		in.setKind(Limit)
+	default:
+		switch {
+		case strings.HasPrefix(tk, "x509."):
+			in.setKind(Certificate)
+		case strings.HasPrefix(tk, "tls."):
+			in.setKind(TLS)
+		}
+	}
+}
+
+// refineTransient adjusts the default transience with the layer's details.
+func refineTransient(in *layerInfo) {
+	switch in.kind {
+	case DNS:
+		// "no such host" will not change by retrying; a timeout or a
+		// SERVFAIL may.
+		if in.notFound {
+			in.transient = false
+		}
+	case H2Stream, H2Connection:
+		in.transient = h2CodeTransient(in.h2Code)
+	case H2GoAway:
+		// RFC 9113 §6.8: a graceful GOAWAY (NO_ERROR) or one whose last
+		// stream ID excludes ours means the request was not processed and
+		// may be retried on a new connection.
+		unprocessed := in.unprocessed || (in.h2Stream != 0 && in.h2Stream > in.h2Last)
+		in.transient = in.h2Code == "" || in.h2Code == "NO_ERROR" || unprocessed
+	}
+}

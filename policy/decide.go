@@ -1,0 +1,227 @@
+package policy
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/common/types/ref"
+	"github.com/google/cel-go/interpreter"
+)
+
+// activation resolves the CEL variables of one decision without building a
+// map: the values are pointers into the Input, which the native type
+// adapter reads field by field as rules ask for them.
+type activation struct {
+	in      *Input
+	attempt attemptVars
+	backoff time.Duration
+	limits  *Limits
+}
+
+func (a *activation) ResolveName(name string) (any, bool) {
+	s := &a.in.State
+	switch name {
+	case varError:
+		return &a.in.Error, true
+	case varPhase:
+		return types.String(s.Phase), true
+	case varAttempt:
+		return &a.attempt, true
+	case varHistory:
+		return s.History, true
+	case varRequest:
+		return &s.Request, true
+	case varResponse:
+		return &s.Response, true
+	case varBackoff:
+		return types.Duration{Duration: a.backoff}, true
+	case varTimeLeft:
+		return types.Duration{Duration: s.TimeLeft}, true
+	case varCallerDone:
+		return types.Bool(s.CallerDone), true
+	case varLimits:
+		return a.limits, true
+	}
+	return nil, false
+}
+
+func (a *activation) Parent() interpreter.Activation { return nil }
+
+func newActivation(in *Input, backoff time.Duration, l *Limits) *activation {
+	s := &in.State
+	return &activation{
+		in: in,
+		attempt: attemptVars{
+			Number:         int64(s.Attempt),
+			Resumes:        int64(s.Resumes),
+			Restarts:       int64(s.Restarts),
+			Elapsed:        s.Elapsed,
+			BytesReceived:  s.BytesReceived,
+			TotalExpected:  s.TotalExpected,
+			BytesRefetched: s.BytesRefetched,
+			LastDelay:      s.LastDelay,
+		},
+		backoff: backoff,
+		limits:  l,
+	}
+}
+
+// EvalError is a failure to evaluate a rule: a missing map key, the cost
+// limit, the context done.
+type EvalError struct {
+	Policy string
+	Rule   string // "" when the failing rule is unknown
+	What   string // "when", "delay" or "reason_expr"
+	Err    error
+}
+
+func (e *EvalError) Error() string {
+	if e.Rule == "" {
+		return fmt.Sprintf("policy %q: evaluating the rules: %v", e.Policy, e.Err)
+	}
+	return fmt.Sprintf("policy %q: rule %q: %s: %v", e.Policy, e.Rule, e.What, e.Err)
+}
+
+func (e *EvalError) Unwrap() error { return e.Err }
+
+// decide evaluates the rules and applies the guards. backoff is the delay
+// the rules see as "backoff"; trace asks for every rule's result.
+func (p *Policy) decide(ctx context.Context, in Input, backoff time.Duration, trace bool) (Decision, error) {
+	in = boundInput(in)
+	act := newActivation(&in, backoff, &p.limits)
+	var d Decision
+	var idx int
+	var err error
+	if trace {
+		idx, d.Trace, err = p.traceRules(ctx, act)
+	} else {
+		idx, err = p.firstMatch(ctx, act)
+		if err != nil {
+			// Find which rule failed; this path is rare and may be slow.
+			_, _, err = p.traceRules(ctx, act)
+		}
+	}
+	if err != nil {
+		return p.failed(d, err), err
+	}
+	if idx < 0 {
+		d.Action = p.dflt
+		d.Reason = "no rule matched"
+		if d.Action != Fail {
+			d.Delay = backoff
+		}
+	} else {
+		r := p.rules[idx]
+		d.Action, d.Rule, d.Reason = r.action, r.name, r.reason
+		if d.Action != Fail {
+			d.Delay = backoff
+			if r.delay != nil {
+				v, err := eval(ctx, r.delay, act)
+				if err == nil {
+					dur, ok := v.(types.Duration)
+					if !ok {
+						err = fmt.Errorf("delay is %s, not a duration", v.Type().TypeName())
+					}
+					d.Delay = dur.Duration
+				}
+				if err != nil {
+					err = &EvalError{Policy: p.name, Rule: r.name, What: "delay", Err: err}
+					return p.failed(d, err), err
+				}
+			}
+		}
+		if r.reasonExpr != nil {
+			v, err := eval(ctx, r.reasonExpr, act)
+			if err == nil {
+				s, ok := v.(types.String)
+				if !ok {
+					err = fmt.Errorf("reason_expr is %s, not a string", v.Type().TypeName())
+				}
+				d.Reason = string(s)
+			}
+			if err != nil {
+				err = &EvalError{Policy: p.name, Rule: r.name, What: "reason_expr", Err: err}
+				return p.failed(d, err), err
+			}
+		}
+	}
+	p.guard(&d, &in)
+	return d, nil
+}
+
+// failed is the decision made when a rule cannot be evaluated: fail, since
+// a policy that cannot say why to retry should not retry.
+func (p *Policy) failed(d Decision, err error) Decision {
+	d.Action, d.Delay, d.Guard = Fail, 0, "error"
+	d.Reason = err.Error()
+	if e, ok := err.(*EvalError); ok {
+		d.Rule = e.Rule
+	}
+	return d
+}
+
+// firstMatch runs the composed program.
+func (p *Policy) firstMatch(ctx context.Context, act *activation) (int, error) {
+	v, err := eval(ctx, p.first, act)
+	if err != nil {
+		return 0, &EvalError{Policy: p.name, Err: err}
+	}
+	i, ok := v.(types.Int)
+	if !ok || int(i) >= len(p.rules) {
+		return 0, &EvalError{Policy: p.name, Err: fmt.Errorf("composed rules returned %v", v)}
+	}
+	return int(i), nil
+}
+
+// traceRules evaluates the conditions one by one and records each. The
+// costs are summed and held to the limit the composed program has, so
+// that Explain decides as Decide does.
+func (p *Policy) traceRules(ctx context.Context, act *activation) (int, []RuleResult, error) {
+	trace := make([]RuleResult, len(p.rules))
+	for i, r := range p.rules {
+		trace[i].Rule = r.name
+	}
+	var total uint64
+	for i, r := range p.rules {
+		v, det, err := r.when.ContextEval(ctx, act)
+		if det != nil && det.ActualCost() != nil {
+			total += *det.ActualCost()
+		}
+		if err == nil && total > maxCost {
+			err = fmt.Errorf("operation cancelled: actual cost limit exceeded")
+		}
+		if err == nil {
+			if b, ok := v.(types.Bool); ok {
+				if b {
+					trace[i].Matched = true
+					for j := i + 1; j < len(p.rules); j++ {
+						trace[j].Note = fmt.Sprintf("not evaluated: rule %q matched first", r.name)
+					}
+					return i, trace, nil
+				}
+				continue
+			}
+			err = fmt.Errorf("condition is %s, not a bool", v.Type().TypeName())
+		}
+		trace[i].Note = "evaluation failed: " + err.Error()
+		for j := i + 1; j < len(p.rules); j++ {
+			trace[j].Note = fmt.Sprintf("not evaluated: rule %q failed", r.name)
+		}
+		return i, trace, &EvalError{Policy: p.name, Rule: r.name, What: "when", Err: err}
+	}
+	return -1, trace, nil
+}
+
+func eval(ctx context.Context, prg cel.Program, act *activation) (ref.Val, error) {
+	v, _, err := prg.ContextEval(ctx, act)
+	if err != nil {
+		return nil, err
+	}
+	if types.IsError(v) {
+		return nil, v.(*types.Err)
+	}
+	return v, nil
+}

@@ -1,0 +1,149 @@
+/*
+Package policy decides, for a failed operation, whether to retry it, resume
+it where it stopped, or fail — by rules written in CEL, in a YAML file that
+can be edited per deployment, type-checked when loaded, and tested by the
+test cases it carries.
+
+A decision is a pure function of an Input: the failure's classify.Facts and
+the operation's State. Load or Parse a policy, then ask it:
+
+	p, err := policy.Load("retry.yaml")
+	d, err := p.Decide(ctx, policy.Input{Error: facts, State: state})
+
+An Engine adds what a long-running process needs: jittered backoff from its
+own random source, a retry budget shared by all operations, and Reload,
+which swaps in an edited file atomically and keeps the last good policy if
+the new one does not load.
+
+# The policy file
+
+	name: example
+	description: Retry the network, resume bodies, fail the rest.
+
+	limits:                       # zero means no limit; these are the defaults
+	  max_attempts: 5             # attempts, counting the first
+	  max_resumes: 10             # ranged resumes
+	  max_elapsed: 0s             # the whole operation, including the next delay
+	  max_refetch_bytes: 0        # bytes downloaded again by restarts
+	  max_retry_after: 2m         # longer Retry-After: fail rather than retry early
+
+	backoff:                      # the defaults
+	  initial: 250ms
+	  max: 30s
+	  multiplier: 2
+	  jitter: full                # none | full | equal | decorrelated
+
+	budget:                       # optional; gRPC-style retry throttling
+	  max_tokens: 10              # each failure takes 1 token, each success
+	  token_ratio: 0.5            # returns token_ratio; at half, retries stop
+
+	variables:                    # named expressions, in order; each may use
+	  transport: >                # the ones before it
+	    error.kind in ['connection_reset', 'connection_refused', 'timeout']
+
+	rules:                        # the first rule whose condition holds decides
+	  - name: resume-body
+	    when: phase == 'body' && transport && response.resumable
+	    action: resume            # retry | resume | fail
+	    reason: interrupted body; resuming
+
+	  - name: transport
+	    when: transport
+	    action: retry
+	    delay: max(backoff, duration('1s'))      # optional; default: backoff
+	    reason_expr: "'transport: ' + error.kind"  # or a literal reason
+
+	default: fail                 # when no rule matches
+
+	tests:                        # run by RunCases (and retrycheck test)
+	  - name: reset mid-body
+	    input:
+	      error: {kind: connection_reset}
+	      state: {phase: body, attempt: 1, response: {resumable: true}}
+	    expect: {action: resume, rule: resume-body}
+	  - name: a recorded failure
+	    dump: dumps/reset.json     # relative to the policy file
+	    expect: {action: retry}
+
+Unknown keys are errors. In test inputs, fields are named as in the JSON
+of Input (classify.Facts and State), and durations are written "1.5s".
+A test input's total_expected is -1 (unknown) unless given.
+
+An expression containing ": " or " #", or starting with a quote, is not a
+plain YAML scalar: fold it with ">" (or use "|"). CEL comments (//) are
+allowed in expressions.
+
+# Variables
+
+	Name         CEL type          Meaning
+	error        classify.Facts    the failure's facts; see package classify
+	                               (error.kind, error.errno, error.http.status,
+	                               error.http.retry_after, error.h2.code,
+	                               error.caused_by_transport, error.labels, …)
+	phase        string            connect, request, headers, body, unpack, commit
+	attempt      object            attempt.number (from 1), .resumes, .restarts,
+	                               .elapsed (duration), .bytes_received,
+	                               .total_expected (-1: unknown),
+	                               .bytes_refetched, .last_delay (duration)
+	history      list(string)      kinds of the earlier failures, oldest first
+	request      policy.Request    request.method, .host, .idempotent
+	response     policy.Response   response.status, .accept_ranges, .validator,
+	                               .resumable, .protocol
+	backoff      duration          the engine's backoff for this attempt
+	time_left    duration          until the caller's deadline; 0s: none
+	caller_done  bool              the caller's context is done
+	limits       policy.Limits     limits.max_attempts, … as configured
+
+Besides the CEL standard library: the strings extension, version 5
+(pinned: upgrading cel-go does not change what a policy means), optional
+types, version 1, and max(duration, duration) and min(duration, duration).
+
+Variables are compiled in order, each declared with the type its
+expression has; rules are type-checked against the declarations, then the
+definitions are inlined at compile time (with cel.bind where a variable is
+used more than once), so a variable costs exactly what its definition
+costs, and replaying a decision needs nothing but the Input.
+
+# Bounds
+
+Every expression's estimated cost must be at most 10,000 when the policy
+loads; the estimate assumes the caps the engine enforces on the input (32
+layers, 16 labels, 32 history entries, 512 bytes a string). At run time
+each evaluation is stopped at an actual cost of 10,000 and when ctx is
+done. A rule that fails to evaluate makes the decision Fail with Guard
+"error", and the error is returned.
+
+# Deciding
+
+Decide evaluates all conditions as one program that returns the index of
+the first that holds, then that rule's delay and reason. Explain evaluates
+the conditions one by one and records each in Decision.Trace; it decides
+the same.
+
+Then the guards apply, whatever the rules said (Decision.Guard names the
+one that changed the decision): the caller is done; max_attempts; a resume
+becomes a retry when the response is not resumable; max_resumes;
+max_refetch_bytes for a restart; the delay is clamped to backoff.max and
+raised to the server's Retry-After, or the operation fails when
+Retry-After exceeds max_retry_after; max_elapsed; and a delay that would
+reach the caller's deadline fails now rather than sleep into it. An Engine
+last checks its retry budget.
+
+# Load errors
+
+Load and Parse report every problem at once, as an ErrorList sorted by
+position, each printed as
+
+	retry.yaml:12:19: rule "resume-body": when: undefined field 'statuss'
+
+Lines and columns are 1-based and count characters, for plain, quoted,
+folded (>) and literal (|) scalars alike.
+
+# Dumps
+
+A Dump records a failure as data — the error's chain.Chain and the State
+— so that a decision can be replayed exactly, by a test case or by
+retrycheck. WriteDump writes one per file; ReadDumps reads a JSON object
+or JSON Lines.
+*/
+package policy

@@ -1,0 +1,72 @@
+package policy_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"time"
+
+	"github.com/faultline-go/faultline/classify"
+	"github.com/faultline-go/faultline/policy"
+)
+
+func Example() {
+	p, err := policy.Parse("example.yaml", []byte(`
+name: example
+backoff: {initial: 1s, max: 30s, multiplier: 2, jitter: none}
+rules:
+  - name: resume-body
+    when: phase == 'body' && error.kind == 'connection_reset'
+    action: resume
+    reason: interrupted body
+  - name: try-later
+    when: error.kind == 'http_status' && error.http.status == 503
+    action: retry
+    delay: max(backoff, error.http.retry_after)
+default: fail
+`))
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, in := range []policy.Input{
+		{
+			Error: classify.Facts{Kind: classify.ConnectionReset},
+			State: policy.State{Phase: policy.PhaseBody, Attempt: 1, Response: policy.Response{Resumable: true}},
+		},
+		{
+			Error: classify.Facts{Kind: classify.HTTPStatus, HTTP: classify.HTTP{Status: 503, RetryAfter: 5 * time.Second}},
+			State: policy.State{Phase: policy.PhaseHeaders, Attempt: 2},
+		},
+		{
+			Error: classify.Facts{Kind: classify.Certificate},
+			State: policy.State{Phase: policy.PhaseConnect, Attempt: 1},
+		},
+	} {
+		d, err := p.Decide(ctx, in)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("%s: %s after %v (rule %q)\n", in.Error.Kind, d.Action, d.Delay, d.Rule)
+	}
+	// Output:
+	// connection_reset: resume after 1s (rule "resume-body")
+	// http_status: retry after 5s (rule "try-later")
+	// certificate: fail after 0s (rule "")
+}
+
+func ExampleErrorList() {
+	_, err := policy.Parse("retry.yaml", []byte(`name: typo
+rules:
+  - name: resume-body
+    when: response.statuss == 206
+    action: resume
+`))
+	if list, ok := err.(policy.ErrorList); ok {
+		for _, e := range list {
+			fmt.Println(e)
+		}
+	}
+	// Output:
+	// retry.yaml:4:19: rule "resume-body": when: undefined field 'statuss'
+}

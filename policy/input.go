@@ -1,0 +1,84 @@
+package policy
+
+import (
+	"time"
+
+	"github.com/faultline-go/faultline/classify"
+)
+
+// Phase is where in an operation a failure happened.
+type Phase string
+
+// The phases of a download-and-unpack operation.
+const (
+	PhaseConnect Phase = "connect" // dialing, TLS handshake
+	PhaseRequest Phase = "request" // writing the request
+	PhaseHeaders Phase = "headers" // waiting for or reading response headers
+	PhaseBody    Phase = "body"    // reading the response body
+	PhaseUnpack  Phase = "unpack"  // the consumer (decompressor, extractor) failed
+	PhaseCommit  Phase = "commit"  // moving the result into place
+)
+
+// Input is what a policy decides on: the failure's facts and the
+// operation's state. It is plain data, so a recorded Input replays exactly.
+type Input struct {
+	Error classify.Facts `json:"error"`
+	State State          `json:"state"`
+}
+
+// State is the operation's state when the failure happened.
+type State struct {
+	Phase Phase `json:"phase" cel:"phase"`
+	// Attempt is the number of the attempt that just failed, from 1.
+	Attempt int `json:"attempt" cel:"attempt"`
+	// Resumes and Restarts count what the operation did so far.
+	Resumes  int `json:"resumes" cel:"resumes"`
+	Restarts int `json:"restarts" cel:"restarts"`
+	// Elapsed is the time since the operation started.
+	Elapsed time.Duration `json:"elapsed" cel:"elapsed"`
+	// BytesReceived is how many bytes of the body were delivered so far
+	// (the resume offset).
+	BytesReceived int64 `json:"bytes_received" cel:"bytes_received"`
+	// TotalExpected is the announced length, or -1 when unknown.
+	TotalExpected int64 `json:"total_expected" cel:"total_expected"`
+	// BytesRefetched counts bytes downloaded again by restarts.
+	BytesRefetched int64 `json:"bytes_refetched" cel:"bytes_refetched"`
+	// History holds the kinds of earlier failures in this operation, oldest
+	// first.
+	History []string `json:"history,omitempty" cel:"history"`
+	// CallerDone reports that the caller's own context was done when the
+	// failure happened (as opposed to a per-attempt timeout).
+	CallerDone bool `json:"caller_done" cel:"caller_done"`
+	// TimeLeft is the time until the caller's deadline, or 0 when there is
+	// no deadline.
+	TimeLeft time.Duration `json:"time_left,omitempty" cel:"time_left"`
+	// LastDelay is the delay slept before the attempt that just failed (0
+	// before the first retry). Decorrelated jitter grows from it.
+	LastDelay time.Duration `json:"last_delay,omitempty" cel:"last_delay"`
+
+	Request  Request  `json:"request" cel:"request"`
+	Response Response `json:"response" cel:"response"`
+}
+
+// Request describes the request of the operation.
+type Request struct {
+	Method string `json:"method,omitempty" cel:"method"`
+	Host   string `json:"host,omitempty" cel:"host"`
+	// Idempotent reports that the request may be sent again safely.
+	Idempotent bool `json:"idempotent" cel:"idempotent"`
+}
+
+// Response describes the last response received, if any.
+type Response struct {
+	Status int `json:"status,omitempty" cel:"status"`
+	// AcceptRanges reports "Accept-Ranges: bytes".
+	AcceptRanges bool `json:"accept_ranges,omitempty" cel:"accept_ranges"`
+	// Validator is the strong ETag or Last-Modified a resume can use with
+	// If-Range, or "".
+	Validator string `json:"validator,omitempty" cel:"validator"`
+	// Resumable reports that a ranged resume is possible: AcceptRanges and
+	// a usable Validator.
+	Resumable bool `json:"resumable" cel:"resumable"`
+	// Protocol is "HTTP/1.1" or "HTTP/2.0".
+	Protocol string `json:"protocol,omitempty" cel:"protocol"`
+}

@@ -1,0 +1,193 @@
+package policy
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// fileSpec is a policy file as written.
+type fileSpec struct {
+	Name        string     `yaml:"name"`
+	Description string     `yaml:"description"`
+	Limits      Limits     `yaml:"limits"`
+	Backoff     Backoff    `yaml:"backoff"`
+	Budget      *Budget    `yaml:"budget"`
+	Variables   variables  `yaml:"variables"`
+	Rules       []ruleSpec `yaml:"rules"`
+	Default     Action     `yaml:"default"`
+	Tests       []caseSpec `yaml:"tests"`
+	Node        *yaml.Node `yaml:",self"`
+}
+
+type ruleSpec struct {
+	Name        string     `yaml:"name"`
+	Description string     `yaml:"description"`
+	When        expr       `yaml:"when"`
+	Action      Action     `yaml:"action"`
+	Delay       expr       `yaml:"delay"`
+	Reason      string     `yaml:"reason"`
+	ReasonExpr  expr       `yaml:"reason_expr"`
+	Node        *yaml.Node `yaml:",self"`
+}
+
+type caseSpec struct {
+	Name   string     `yaml:"name"`
+	Input  *Input     `yaml:"input"`
+	Dump   string     `yaml:"dump"`
+	Expect Expect     `yaml:"expect"`
+	Node   *yaml.Node `yaml:",self"`
+}
+
+// variables are named expressions, kept in the order written.
+type variables []variable
+
+type variable struct {
+	Name   string
+	NameAt *yaml.Node
+	Expr   expr
+}
+
+func (vs *variables) unmarshalNode(d *nodeDecoder, n *yaml.Node) {
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, "variables: expected a mapping of names to expressions, found %s", describeNode(n))
+		return
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if seen[k.Value] {
+			d.errorf(k, "variable %q defined twice", k.Value)
+			continue
+		}
+		seen[k.Value] = true
+		v := variable{Name: k.Value, NameAt: k}
+		v.Expr.unmarshalNode(d, n.Content[i+1])
+		*vs = append(*vs, v)
+	}
+}
+
+// expr is a CEL expression with the YAML node it came from, so that
+// problems in it can be positioned in the file.
+type expr struct {
+	Text string
+	Node *yaml.Node
+}
+
+func (e *expr) unmarshalNode(d *nodeDecoder, n *yaml.Node) {
+	if n.Kind != yaml.ScalarNode {
+		d.errorf(n, "expected a CEL expression, found %s", describeNode(n))
+		return
+	}
+	e.Text, e.Node = n.Value, n
+}
+
+func (e expr) set() bool { return e.Node != nil }
+
+// parseYAML parses data into its document node, turning a syntax error into
+// a positioned Error.
+func parseYAML(file string, data []byte) (*yaml.Node, *Error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		e := syntaxError(file, data, err.Error())
+		return nil, &e
+	}
+	return &doc, nil
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// syntaxError positions a yaml.v3 syntax error. yaml.v3 reports only a
+// line, so the column is found from the message and the line's text; and
+// since the usual cause in a policy is an expression holding ": " or " #",
+// or starting with a quote, the message suggests folding it with ">".
+func syntaxError(file string, data []byte, msg string) Error {
+	e := Error{File: file, Msg: strings.TrimPrefix(msg, "yaml: ")}
+	m := yamlLine.FindStringSubmatch(msg)
+	if m == nil {
+		return e
+	}
+	e.Line, _ = strconv.Atoi(m[1])
+	e.Msg = m[2]
+	lines := strings.Split(string(data), "\n")
+	if e.Line < 1 || e.Line > len(lines) {
+		return e
+	}
+	text := strings.TrimRight(lines[e.Line-1], "\r")
+	e.Col = runeCol(text, indexNonSpace(text))
+	key, value, hasValue := strings.Cut(strings.TrimSpace(text), ": ")
+	key = strings.TrimPrefix(key, "- ")
+	valueAt := strings.Index(text, ": ") + 2
+	switch {
+	case strings.Contains(e.Msg, "mapping values are not allowed") && hasValue && strings.Contains(value, ": "):
+		e.Col = runeCol(text, valueAt+strings.Index(value, ": ")+1)
+	case hasValue && (strings.HasPrefix(value, "'") || strings.HasPrefix(value, `"`)):
+		e.Col = runeCol(text, valueAt)
+	}
+	if strings.Contains(e.Msg, "did not find expected key") && !(hasValue && looksLikeExpression(key, value)) {
+		// yaml.v3 reports where the enclosing mapping began; look below
+		// for the usual culprit, a value that starts with a quoted
+		// string and goes on after it.
+		for i := e.Line; i < len(lines) && i < e.Line+200; i++ {
+			t := strings.TrimRight(lines[i], "\r")
+			k, v, ok := strings.Cut(strings.TrimSpace(t), ": ")
+			if ok && quotedThenMore(v) {
+				e.Line, e.Col = i+1, runeCol(t, strings.Index(t, ": ")+2)
+				key, value, hasValue = strings.TrimPrefix(k, "- "), v, true
+				break
+			}
+		}
+	}
+	if hasValue && looksLikeExpression(key, value) {
+		e.Msg += "; an expression containing \": \" or \" #\", or starting with a quote, must be folded: write \"" +
+			key + ": >\" and the expression indented on the next line"
+	}
+	return e
+}
+
+func looksLikeExpression(key, value string) bool {
+	switch key {
+	case "when", "delay", "reason_expr":
+	default:
+		if !strings.HasPrefix(value, "'") && !strings.HasPrefix(value, `"`) && !strings.Contains(value, ": ") {
+			return false
+		}
+	}
+	return strings.Contains(value, ": ") || strings.Contains(value, " #") ||
+		strings.HasPrefix(value, "'") || strings.HasPrefix(value, `"`)
+}
+
+// quotedThenMore reports a value that starts with a quoted string and has
+// more after the closing quote, like 'x' in error.labels.
+func quotedThenMore(v string) bool {
+	if len(v) < 2 || (v[0] != '\'' && v[0] != '"') {
+		return false
+	}
+	q := v[0]
+	for i := 1; i < len(v); i++ {
+		switch {
+		case v[i] == '\\' && q == '"':
+			i++
+		case v[i] == q && q == '\'' && i+1 < len(v) && v[i+1] == '\'':
+			i++
+		case v[i] == q:
+			rest := strings.TrimSpace(v[i+1:])
+			return rest != "" && !strings.HasPrefix(rest, "#")
+		}
+	}
+	return false
+}
+
+func indexNonSpace(s string) int {
+	return len(s) - len(strings.TrimLeft(s, " \t"))
+}
+
+// runeCol converts a byte offset in a line to a 1-based character column.
+func runeCol(line string, off int) int {
+	if off > len(line) {
+		off = len(line)
+	}
+	return len([]rune(line[:off])) + 1
+}

@@ -1,0 +1,331 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/google/cel-go/cel"
+)
+
+// Policy is a loaded, type-checked policy file. A *Policy is immutable and
+// safe for concurrent use.
+type Policy struct {
+	name, description string
+	file              string // as given to Load or Parse
+	path              string // the file Load read, for Engine.Reload; "" otherwise
+	limits            Limits
+	backoff           Backoff
+	budget            *Budget
+	rules             []*rule
+	dflt              Action
+	cases             []Case
+	// first evaluates every rule's condition in order, as one nested
+	// conditional, to the index of the first rule that matches or -1.
+	first cel.Program
+}
+
+// rule is one compiled rule.
+type rule struct {
+	name       string
+	action     Action
+	when       cel.Program // only Explain evaluates rules one by one
+	delay      cel.Program // nil: the backoff
+	reason     string
+	reasonExpr cel.Program
+	at         pos
+}
+
+// Load reads and parses the policy file at path. Dumps named by its test
+// cases are read relative to the file's directory.
+func Load(path string) (*Policy, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	p, err := Parse(path, data)
+	if err != nil {
+		return nil, err
+	}
+	p.path = path
+	return p, nil
+}
+
+// LoadFS reads and parses the policy file name in fsys; dumps named by its
+// test cases are read from fsys, relative to name.
+func LoadFS(fsys fs.FS, name string) (*Policy, error) {
+	data, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	return parse(name, data, func(rel string) ([]byte, error) {
+		return fs.ReadFile(fsys, path.Join(path.Dir(name), rel))
+	})
+}
+
+// Parse parses a policy file's contents; filename is used in error
+// messages and to find the dumps named by test cases. Any problem found is
+// reported: the error is then an ErrorList of every problem, sorted by
+// position.
+func Parse(filename string, data []byte) (*Policy, error) {
+	return parse(filename, data, func(rel string) ([]byte, error) {
+		if filepath.IsAbs(rel) {
+			return os.ReadFile(rel)
+		}
+		return os.ReadFile(filepath.Join(filepath.Dir(filename), filepath.FromSlash(rel)))
+	})
+}
+
+func parse(filename string, data []byte, readDump func(string) ([]byte, error)) (*Policy, error) {
+	doc, yerr := parseYAML(filename, data)
+	if yerr != nil {
+		return nil, ErrorList{*yerr}
+	}
+	var errs ErrorList
+	spec := fileSpec{Limits: defaultLimits, Backoff: defaultBackoff, Default: Fail}
+	d := &nodeDecoder{file: filename, errs: &errs}
+	if len(doc.Content) == 0 {
+		errs.add(pos{filename, 1, 1}, "", "empty policy file")
+		return nil, errs
+	}
+	d.decode(doc, reflect.ValueOf(&spec).Elem())
+	p := &Policy{
+		name:        spec.Name,
+		description: spec.Description,
+		file:        filename,
+		limits:      spec.Limits,
+		backoff:     spec.Backoff,
+		budget:      spec.Budget,
+		dflt:        spec.Default,
+	}
+	top := pos{filename, 1, 1}
+	if spec.Node != nil {
+		top = d.at(spec.Node)
+	}
+	at := func(key string) pos {
+		if spec.Node != nil {
+			for i := 0; i+1 < len(spec.Node.Content); i += 2 {
+				if spec.Node.Content[i].Value == key {
+					return d.at(spec.Node.Content[i+1])
+				}
+			}
+		}
+		return top
+	}
+	if p.name == "" {
+		errs.add(top, "", "the policy needs a name")
+	}
+	p.limits.validate(&errs, d.keyPos(spec.Node, "limits"))
+	p.backoff.validate(&errs, d.keyPos(spec.Node, "backoff"))
+	if p.budget != nil {
+		p.budget.validate(&errs, d.keyPos(spec.Node, "budget"))
+	}
+	if !p.dflt.valid() {
+		errs.add(at("default"), "", "default: unknown action %q (want retry, resume or fail)", p.dflt)
+	}
+
+	env, err := baseEnv()
+	if err != nil {
+		return nil, fmt.Errorf("policy: building the CEL environment: %w", err)
+	}
+	c := &compiler{file: filename, lines: splitLines(data), errs: &errs, env: env}
+	c.compileVariables(spec.Variables)
+	p.compileRules(c, d, spec.Rules, at("rules"))
+	if len(errs) == 0 {
+		p.compileFirst(c, spec.Rules)
+	}
+	p.cases = buildCases(d, spec.Tests, readDump)
+	errs.Sort()
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return p, nil
+}
+
+// compileVariables declares the policy's variables one by one, each
+// type-checked against the built-ins and the variables before it.
+func (c *compiler) compileVariables(vars variables) {
+	for _, v := range vars {
+		if msg := checkVarName(v.Name); msg != "" {
+			c.errs.add(c.pos(expr{Node: v.NameAt}, 0), "", "%s", msg)
+			continue
+		}
+		what := "variable " + strconv.Quote(v.Name)
+		a := c.compile(v.Expr, "", what, cel.DynType)
+		if a == nil {
+			// Declare it anyway, so rules using it report their own
+			// problems rather than an undeclared reference.
+			c.extend(v.Name, cel.DynType, nil)
+			continue
+		}
+		c.extend(v.Name, a.OutputType(), a)
+	}
+}
+
+func (c *compiler) extend(name string, t *cel.Type, a *cel.Ast) {
+	env, err := c.env.Extend(cel.Variable(name, t))
+	if err != nil {
+		c.errs.add(pos{file: c.file}, "", "declaring variable %q: %v", name, err)
+		return
+	}
+	c.env = env
+	if a != nil {
+		c.inline = append(c.inline, cel.NewInlineVariable(name, a))
+	}
+}
+
+func (p *Policy) compileRules(c *compiler, d *nodeDecoder, specs []ruleSpec, rulesAt pos) {
+	if len(specs) == 0 {
+		c.errs.add(rulesAt, "", "the policy has no rules")
+		return
+	}
+	if len(specs) > maxRules {
+		c.errs.add(rulesAt, "", "the policy has %d rules; the limit is %d", len(specs), maxRules)
+		return
+	}
+	seen := map[string]pos{}
+	for i, s := range specs {
+		at := pos{file: c.file}
+		if s.Node != nil {
+			at = pos{c.file, s.Node.Line, s.Node.Column}
+		}
+		name := s.Name
+		if name == "" {
+			c.errs.add(at, "", "rule %d has no name", i+1)
+			name = fmt.Sprintf("#%d", i+1)
+		} else if prev, dup := seen[name]; dup {
+			c.errs.add(at, name, "rule name used twice (first at line %d)", prev.line)
+		}
+		seen[name] = at
+		r := &rule{name: name, action: s.Action, reason: s.Reason, at: at}
+		switch {
+		case s.Action == "":
+			c.errs.add(at, name, "the rule has no action (retry, resume or fail)")
+		case !s.Action.valid():
+			c.errs.add(d.keyPos(s.Node, "")("action"), name, "unknown action %q (want retry, resume or fail)", s.Action)
+		}
+		if !s.When.set() {
+			c.errs.add(at, name, "the rule has no condition (when)")
+		} else if a := c.compile(s.When, name, "when", cel.BoolType); a != nil {
+			r.when = c.program(a, s.When, name)
+		}
+		if s.Delay.set() {
+			if s.Action == Fail {
+				c.errs.add(c.pos(s.Delay, 0), name, "a rule that fails has no delay")
+			} else if a := c.compile(s.Delay, name, "delay", cel.DurationType); a != nil {
+				r.delay = c.program(a, s.Delay, name)
+			}
+		}
+		if s.ReasonExpr.set() {
+			if s.Reason != "" {
+				c.errs.add(c.pos(s.ReasonExpr, 0), name, "give reason or reason_expr, not both")
+			} else if a := c.compile(s.ReasonExpr, name, "reason_expr", cel.StringType); a != nil {
+				r.reasonExpr = c.program(a, s.ReasonExpr, name)
+			}
+		}
+		p.rules = append(p.rules, r)
+	}
+}
+
+func (c *compiler) program(a *cel.Ast, e expr, rule string) cel.Program {
+	prg, err := program(c.env, a)
+	if err != nil {
+		c.errs.add(c.pos(e, 0), rule, "%v", err)
+	}
+	return prg
+}
+
+// compileFirst composes the rules' conditions into one program returning
+// the index of the first that holds: evaluating one program is several
+// times faster than evaluating one per rule. Each condition sits on lines
+// of its own so that a trailing // comment cannot swallow the rest.
+func (p *Policy) compileFirst(c *compiler, specs []ruleSpec) {
+	var b strings.Builder
+	for i, s := range specs {
+		fmt.Fprintf(&b, "(\n%s\n) ? %d : ", s.When.Text, i)
+	}
+	b.WriteString("-1")
+	a, iss := c.env.Compile(b.String())
+	if iss != nil && iss.Err() != nil {
+		c.errs.add(pos{file: c.file}, "", "composing the rules: %v", iss.Err())
+		return
+	}
+	if len(c.inline) > 0 {
+		opt, err := cel.NewStaticOptimizer(cel.NewInliningOptimizer(c.inline...))
+		if err == nil {
+			a, iss = opt.Optimize(c.env, a)
+		}
+		if err != nil || iss != nil && iss.Err() != nil {
+			c.errs.add(pos{file: c.file}, "", "composing the rules: %v", errors.Join(err, iss.Err()))
+			return
+		}
+	}
+	prg, err := program(c.env, a)
+	if err != nil {
+		c.errs.add(pos{file: c.file}, "", "composing the rules: %v", err)
+		return
+	}
+	p.first = prg
+}
+
+// Name returns the policy's name.
+func (p *Policy) Name() string { return p.name }
+
+// Description returns the policy's description.
+func (p *Policy) Description() string { return p.description }
+
+// File returns the file name the policy was loaded from.
+func (p *Policy) File() string { return p.file }
+
+// Limits returns the policy's limits.
+func (p *Policy) Limits() Limits { return p.limits }
+
+// Backoff returns the policy's backoff.
+func (p *Policy) Backoff() Backoff { return p.backoff }
+
+// Budget returns the policy's retry budget, if it has one.
+func (p *Policy) Budget() (Budget, bool) {
+	if p.budget == nil {
+		return Budget{}, false
+	}
+	return *p.budget, true
+}
+
+// Rules returns the names of the policy's rules, in order.
+func (p *Policy) Rules() []string {
+	names := make([]string, len(p.rules))
+	for i, r := range p.rules {
+		names[i] = r.name
+	}
+	return names
+}
+
+// Default returns the action taken when no rule matches.
+func (p *Policy) Default() Action { return p.dflt }
+
+// Decide decides what to do about a failure. The policy alone is
+// deterministic: the "backoff" its rules see is the exponential delay
+// without jitter, and no retry budget applies; an Engine adds both.
+//
+// A rule whose evaluation fails (a missing map key, the cost limit, ctx
+// done) makes the decision Fail, with Guard "error", and the error is
+// returned with it.
+func (p *Policy) Decide(ctx context.Context, in Input) (Decision, error) {
+	return p.decide(ctx, in, p.backoff.Base(in.State.Attempt), false)
+}
+
+// Explain is Decide with a trace of every rule: whether it matched, or why
+// it was not evaluated. It evaluates the rules one by one, so it is slower
+// than Decide, but it decides the same.
+func (p *Policy) Explain(ctx context.Context, in Input) (Decision, error) {
+	return p.decide(ctx, in, p.backoff.Base(in.State.Attempt), true)
+}
+
+func (a Action) valid() bool { return a == Retry || a == Resume || a == Fail }

@@ -1,0 +1,146 @@
+package policy
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"reflect"
+	"strings"
+)
+
+// Expect is the decision a test case or a recorded dump expects. Empty
+// fields are not checked.
+type Expect struct {
+	Action Action `json:"action" yaml:"action"`
+	Rule   string `json:"rule,omitempty" yaml:"rule"`
+	Guard  string `json:"guard,omitempty" yaml:"guard"`
+}
+
+// Check compares a decision with the expectation and describes the
+// differences, or returns "" when they agree.
+func (e Expect) Check(d Decision) string {
+	var diffs []string
+	if e.Action != "" && d.Action != e.Action {
+		diffs = append(diffs, fmt.Sprintf("action %s, want %s", d.Action, e.Action))
+	}
+	if e.Rule != "" && d.Rule != e.Rule {
+		diffs = append(diffs, fmt.Sprintf("rule %q, want %q", d.Rule, e.Rule))
+	}
+	if e.Guard != "" && d.Guard != e.Guard {
+		diffs = append(diffs, fmt.Sprintf("guard %q, want %q", d.Guard, e.Guard))
+	}
+	return strings.Join(diffs, "; ")
+}
+
+// Case is one of a policy's inline test cases.
+type Case struct {
+	Name string
+	// Dump is the dump file the input came from, as written, or "".
+	Dump   string
+	Input  Input
+	Expect Expect
+	// Line is the case's line in the policy file.
+	Line int
+}
+
+// CaseResult is the outcome of running one case.
+type CaseResult struct {
+	Case     Case
+	Decision Decision // with the trace
+	// Err is the evaluation error, if any.
+	Err error
+	// Diff describes how the decision differs from the expectation; ""
+	// when the case passed.
+	Diff string
+}
+
+// Passed reports whether the case passed.
+func (r CaseResult) Passed() bool { return r.Err == nil && r.Diff == "" }
+
+// Cases returns the policy's inline test cases.
+func (p *Policy) Cases() []Case { return append([]Case(nil), p.cases...) }
+
+// RunCases decides every test case with Explain, so a failing case comes
+// with its trace.
+func (p *Policy) RunCases(ctx context.Context) []CaseResult {
+	out := make([]CaseResult, len(p.cases))
+	for i, c := range p.cases {
+		d, err := p.Explain(ctx, c.Input)
+		out[i] = CaseResult{Case: c, Decision: d, Err: err}
+		if err == nil {
+			out[i].Diff = c.Expect.Check(d)
+		}
+	}
+	return out
+}
+
+// Unfired returns the rules that no result fired, in policy order: rules
+// the test cases leave untested.
+func (p *Policy) Unfired(results []CaseResult) []string {
+	fired := map[string]bool{}
+	for _, r := range results {
+		fired[r.Decision.Rule] = true
+	}
+	var out []string
+	for _, r := range p.rules {
+		if !fired[r.name] {
+			out = append(out, r.name)
+		}
+	}
+	return out
+}
+
+// buildCases turns the test specs into cases, reading dumps.
+func buildCases(d *nodeDecoder, specs []caseSpec, readDump func(string) ([]byte, error)) []Case {
+	cases := make([]Case, 0, len(specs))
+	for i, s := range specs {
+		at := pos{file: d.file}
+		if s.Node != nil {
+			at = d.at(s.Node)
+		}
+		c := Case{Name: s.Name, Dump: s.Dump, Expect: s.Expect, Line: at.line}
+		if c.Name == "" {
+			c.Name = fmt.Sprintf("test %d", i+1)
+		}
+		switch {
+		case s.Input != nil && s.Dump != "":
+			d.errs.add(at, "", "test %q: give input or dump, not both", c.Name)
+		case s.Input != nil:
+			c.Input = *s.Input
+			if c.Input.State.TotalExpected == 0 && !hasKey(s.Node, "input", "state", "total_expected") {
+				c.Input.State.TotalExpected = -1 // unknown unless stated
+			}
+		case s.Dump != "":
+			data, err := readDump(s.Dump)
+			if err != nil {
+				d.errs.add(at, "", "test %q: %v", c.Name, err)
+				break
+			}
+			var dumps []Dump
+			err = ReadDumps(bytes.NewReader(data), func(dp Dump) error {
+				dumps = append(dumps, dp)
+				return nil
+			})
+			if err == nil && len(dumps) != 1 {
+				err = fmt.Errorf("want one dump, found %d", len(dumps))
+			}
+			if err != nil {
+				d.errs.add(at, "", "test %q: dump %s: %v", c.Name, s.Dump, err)
+				break
+			}
+			c.Input = dumps[0].Input()
+			if reflect.ValueOf(c.Expect).IsZero() && dumps[0].Expect != nil {
+				c.Expect = *dumps[0].Expect
+			}
+		default:
+			d.errs.add(at, "", "test %q: needs an input or a dump", c.Name)
+		}
+		if c.Expect.Action == "" {
+			d.errs.add(at, "", "test %q: expect needs an action", c.Name)
+		} else if !c.Expect.Action.valid() {
+			d.errs.add(at, "", "test %q: unknown action %q", c.Name, c.Expect.Action)
+		}
+		cases = append(cases, c)
+	}
+	return cases
+}
