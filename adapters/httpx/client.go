@@ -1,0 +1,245 @@
+package httpx
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/faultline-go/faultline/chain"
+	"github.com/faultline-go/faultline/classify"
+	"github.com/faultline-go/faultline/policies"
+	"github.com/faultline-go/faultline/policy"
+)
+
+// DefaultIdleTimeout is the IdleTimeout of a zero Client.
+const DefaultIdleTimeout = 30 * time.Second
+
+// DefaultMaxAttempts is the MaxAttempts of a zero Client.
+const DefaultMaxAttempts = 100
+
+// Client downloads with resumes and retries under a policy. The zero value
+// is ready to use: the default HTTP client, the default policy, the
+// built-in classifiers. A Client is safe for concurrent use; do not modify
+// its fields while it is in use.
+type Client struct {
+	// HTTP sends the requests. Nil means a shared client speaking
+	// HTTP/1.1 and HTTP/2 that pings an HTTP/2 connection after 15s
+	// without a frame, so that a dead connection is noticed. Its Timeout
+	// should be 0: a body is read for as long as it takes; IdleTimeout
+	// catches a stalled one.
+	HTTP *http.Client
+	// Policy decides about every failure. Nil means policies.Default().
+	// If it has a RecordSuccess() method (as *policy.Engine does), it is
+	// called when an operation succeeds, to refill a retry budget.
+	Policy policy.Decider
+	// Classifier classifies failures; nil means the built-in classifiers.
+	Classifier *classify.Set
+	// Walker turns errors into chains; nil means the built-in unwrappers.
+	Walker *chain.Walker
+	// IdleTimeout bounds the wait for response headers and for each read
+	// of a body. 0 means DefaultIdleTimeout; negative means none.
+	IdleTimeout time.Duration
+	// MaxAttempts caps the requests of one operation whatever the policy
+	// says, a backstop for a Decider without limits. 0 means
+	// DefaultMaxAttempts.
+	MaxAttempts int
+	// DumpDir, when set, receives a policy.Dump of every failure.
+	DumpDir string
+	// Logger, when set, logs every decision at level Info.
+	Logger *slog.Logger
+
+	// Hooks, each optional. They run synchronously on the goroutine
+	// reading the body; they must not block.
+	OnAttempt  func(Event) // before each request
+	OnDecision func(Event) // after each decision
+	OnResume   func(Event) // before a resume request
+	OnRestart  func(Event) // when Do starts its consumer again
+
+	// Sleep waits for d or until ctx is done, returning ctx's error then.
+	// Nil means a timer. Tests inject a recorder.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Now returns the current time, for Retry-After dates and elapsed
+	// time. Nil means time.Now.
+	Now func() time.Time
+}
+
+// Event describes a step of an operation to the hooks.
+type Event struct {
+	URL      string
+	Attempt  int
+	Resumes  int
+	Restarts int
+	// Offset is how many body bytes were delivered when the event
+	// happened.
+	Offset int64
+	// Err is the failure, for OnDecision, OnResume and OnRestart.
+	Err error
+	// Input and Decision are what the policy saw and said.
+	Input    policy.Input
+	Decision policy.Decision
+	// Reason explains a restart.
+	Reason string
+}
+
+// Options are per-request options of Open and Do.
+type Options struct {
+	// Header is added to every request of the operation.
+	Header http.Header
+	// Size, when positive, is the expected length of the body.
+	Size int64
+	// SHA256, when set, is the expected SHA-256 of the body. With it, the
+	// check of a re-read prefix (see the package documentation) also uses
+	// SHA-256; without it, a keyed 64-bit hash.
+	SHA256 []byte
+}
+
+// Result reports what an operation did.
+type Result struct {
+	// Bytes is the length of the body delivered to the consumer by the
+	// pass that succeeded.
+	Bytes int64
+	// Attempts counts requests; Resumes and Restarts count the resumes
+	// and the restarts among them.
+	Attempts, Resumes, Restarts int
+	// BytesServed counts the body bytes read off the wire over all
+	// attempts, refetched and abandoned ones included.
+	BytesServed int64
+	Duration    time.Duration
+}
+
+var defaultHTTP = sync.OnceValue(func() *http.Client {
+	t := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          100,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		DisableCompression:    true,
+		Protocols:             new(http.Protocols),
+		// Ping a connection silent for 15s and drop it if the ping goes
+		// unanswered for 5s: a dead peer otherwise leaves every stream
+		// on the connection hanging (RFC 9113 §6.7).
+		HTTP2: &http.HTTP2Config{SendPingTimeout: 15 * time.Second, PingTimeout: 5 * time.Second},
+	}
+	t.Protocols.SetHTTP1(true)
+	t.Protocols.SetHTTP2(true)
+	return &http.Client{Transport: t}
+})
+
+var defaultPolicy = sync.OnceValue(func() policy.Decider { return policy.NewEngine(policies.Default()) })
+
+func (c *Client) httpClient() *http.Client {
+	if c.HTTP != nil {
+		return c.HTTP
+	}
+	return defaultHTTP()
+}
+
+func (c *Client) decider() policy.Decider {
+	if c.Policy != nil {
+		return c.Policy
+	}
+	return defaultPolicy()
+}
+
+func (c *Client) idleTimeout() time.Duration {
+	switch {
+	case c.IdleTimeout == 0:
+		return DefaultIdleTimeout
+	case c.IdleTimeout < 0:
+		return 0
+	}
+	return c.IdleTimeout
+}
+
+func (c *Client) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+func (c *Client) sleep(ctx context.Context, d time.Duration) error {
+	if c.Sleep != nil {
+		return c.Sleep(ctx, d)
+	}
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Open starts a GET of url and returns its body once response headers
+// arrived, retrying a failed request as the policy decides. Reading the
+// body resumes transparently after a failure; see Body.
+func (c *Client) Open(ctx context.Context, url string, opts *Options) (*Body, error) {
+	o := c.newOp(ctx, http.MethodGet, url, true)
+	b, err := o.open(withOp(ctx, o), opts)
+	if err != nil {
+		return nil, err
+	}
+	b.own = true
+	return b, nil
+}
+
+// Do downloads url and streams it into consume, inside the policy's retry
+// loop. A failure of the download is resumed where it stopped without
+// consume noticing; when the download has to start over, or consume
+// itself fails (classified with phase "unpack", or "commit" for an error
+// marked with Commit) and the policy says to retry, consume is called
+// again from the start with a fresh reader. consume must not keep the
+// reader after it returns. If consume returns without reading to the end,
+// Do reads the rest, so the length and checksum are always verified.
+//
+// Any error returned after a decision to stop is an *Error.
+func (c *Client) Do(ctx context.Context, url string, consume func(ctx context.Context, r io.Reader) error, opts *Options) (Result, error) {
+	o := c.newOp(ctx, http.MethodGet, url, true)
+	ctx = withOp(ctx, o)
+	for {
+		b, err := o.open(ctx, opts)
+		if err != nil {
+			return o.result(0), err
+		}
+		cerr := consume(ctx, b)
+		if cerr == nil && b.err == nil {
+			_, cerr = io.Copy(io.Discard, b)
+		}
+		b.Close()
+		switch {
+		case b.restart != nil:
+			o.restarted(b, b.restart)
+			continue
+		case b.err != nil:
+			return o.result(b.delivered), o.blame(cerr, b.err)
+		case cerr != nil:
+			phase := policy.PhaseUnpack
+			if ce := (*commitError)(nil); errors.As(cerr, &ce) {
+				phase = policy.PhaseCommit
+			}
+			d := o.decide(ctx, cerr, phase, b.delivered, b.total)
+			if d.Action == policy.Fail {
+				return o.result(b.delivered), o.final(ctx, cerr, d, nil)
+			}
+			if err := o.wait(ctx, d.Delay); err != nil {
+				return o.result(b.delivered), o.final(ctx, cerr, d, err)
+			}
+			o.restarted(b, &RestartError{Reason: "the consumer failed", Err: cerr})
+			continue
+		}
+		o.succeed()
+		return o.result(b.delivered), nil
+	}
+}

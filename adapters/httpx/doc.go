@@ -1,0 +1,51 @@
+// Package httpx carries out faultline's decisions around an HTTP download:
+// a streaming GET whose body resumes after a failure, a retry loop around
+// the whole download-and-consume operation, and an http.RoundTripper that
+// retries plain API calls under the same policy.
+//
+// Every failure — a request that fails, an error status, a body read that
+// fails, a length or checksum that does not match, a consumer that gives
+// up — is walked into a chain.Chain, classified, and decided by a
+// policy.Decider with the operation's state (phase, attempt, bytes
+// received and expected, whether the response can be resumed, time left
+// before the caller's deadline). The decision is then carried out exactly:
+// its delay (which policies raise to the server's Retry-After, RFC 9110
+// §10.2.3) is slept with the caller's context, and the caller's context,
+// the client's attempt cap and idempotency (RFC 9110 §9.2.2) hold whatever
+// the Decider says. When the operation stops, the error is an *Error:
+// "after 4 attempts (3 resumes, 0 restarts): <last cause>", which wraps
+// the last cause.
+//
+// # Resume versus restart
+//
+// A resume continues where the body stopped: after N bytes were delivered,
+// the next request carries "Range: bytes=N-" (RFC 9110 §14.2) and
+// "If-Range" (§13.1.5) with the first response's strong ETag, or its
+// Last-Modified date if that is a strong validator. Only a 206 Partial
+// Content (§15.3.7) whose Content-Range (§14.4) starts at N, runs to the
+// end and has the same complete length is spliced on; the reader never
+// notices.
+//
+// When the server cannot resume — it answers 200 to the range, or gave no
+// validator to ask with — the whole representation comes again. If its
+// validator changed, it is another representation. Otherwise its first N
+// bytes are read and compared with the hash of the bytes already
+// delivered; if they are the same, the download continues from there,
+// still unnoticed. Anything else — a changed validator or length, a wrong
+// Content-Range, a 416, different bytes — means the download must restart
+// from the beginning: bytes from two representations are never spliced.
+// A Body reports that with an error matching ErrRestart; Client.Do
+// handles it by calling the consumer again with a fresh reader. A
+// checksum mismatch at the end always restarts, since the bad byte may be
+// anywhere.
+//
+// Requests ask for "Accept-Encoding: identity", so that offsets count the
+// bytes of the representation, not of a compressed transfer of it.
+//
+// # Layers
+//
+// Client.Do, Client.Open and Transport share one operation state through
+// the request context: a Transport under a Client, or under another
+// Transport, sends each request once and leaves the decision to the
+// outermost layer, so stacking them does not multiply attempts.
+package httpx

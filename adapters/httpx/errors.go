@@ -1,0 +1,170 @@
+package httpx
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/faultline-go/faultline/chain"
+	"github.com/faultline-go/faultline/policy"
+)
+
+// ErrRestart is matched (with errors.Is) by the error a Body returns when
+// the download cannot continue where it stopped and has to start over:
+// the server ignored the range and sent different bytes, the validator
+// changed, the Content-Range did not match, or the policy chose a retry
+// after bytes were delivered. Bytes already delivered must be discarded;
+// Client.Do does that by calling its consumer again.
+var ErrRestart = errors.New("httpx: download must restart from the beginning")
+
+// RestartError says why a download must restart. It matches ErrRestart
+// and wraps the failure that led to it, if any.
+type RestartError struct {
+	Reason string
+	Err    error
+}
+
+func (e *RestartError) Error() string {
+	if e.Err == nil {
+		return ErrRestart.Error() + ": " + e.Reason
+	}
+	return ErrRestart.Error() + ": " + e.Reason + ": " + e.Err.Error()
+}
+
+// Is reports whether target is ErrRestart.
+func (e *RestartError) Is(target error) bool { return target == ErrRestart }
+
+func (e *RestartError) Unwrap() error { return e.Err }
+
+// StatusError is an HTTP response with an error status.
+type StatusError struct {
+	Method string
+	URL    string
+	Status int
+	// RetryAfter is the response's Retry-After as a delay from when it was
+	// received; 0 when absent.
+	RetryAfter time.Duration
+	// Header is the response header.
+	Header http.Header
+}
+
+func (e *StatusError) Error() string {
+	s := e.Method + " " + e.URL + ": " + strconv.Itoa(e.Status) + " " + http.StatusText(e.Status)
+	if e.RetryAfter > 0 {
+		s += " (retry after " + e.RetryAfter.String() + ")"
+	}
+	return s
+}
+
+// DescribeFault implements chain.Describer.
+func (e *StatusError) DescribeFault(a *chain.Attrs) {
+	a.Kind = "http_status"
+	a.HTTPStatus = e.Status
+	a.RetryAfter = e.RetryAfter.Seconds()
+}
+
+// ChecksumError reports a body whose length or SHA-256 is not the one
+// expected.
+type ChecksumError struct {
+	URL string
+	// WantSize and GotSize are the expected and delivered lengths;
+	// WantSize is -1 when the length was not checked.
+	WantSize, GotSize int64
+	// WantSHA256 and GotSHA256 are set when the digest was checked.
+	WantSHA256, GotSHA256 []byte
+}
+
+func (e *ChecksumError) Error() string {
+	if e.WantSize >= 0 && e.WantSize != e.GotSize {
+		return fmt.Sprintf("httpx: %s: got %d bytes, want %d", e.URL, e.GotSize, e.WantSize)
+	}
+	return fmt.Sprintf("httpx: %s: SHA-256 %s, want %s", e.URL, hex.EncodeToString(e.GotSHA256), hex.EncodeToString(e.WantSHA256))
+}
+
+// DescribeFault implements chain.Describer.
+func (e *ChecksumError) DescribeFault(a *chain.Attrs) { a.Kind = "checksum" }
+
+// IdleTimeoutError reports a response that sent nothing for Client.IdleTimeout.
+type IdleTimeoutError struct {
+	After time.Duration
+	Err   error // what the interrupted read or request returned
+}
+
+func (e *IdleTimeoutError) Error() string {
+	msg := "httpx: no data for " + e.After.String()
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+func (e *IdleTimeoutError) Unwrap() error { return e.Err }
+
+// Timeout reports true, as net.Error timeouts do.
+func (e *IdleTimeoutError) Timeout() bool { return true }
+
+// DescribeFault implements chain.Describer.
+func (e *IdleTimeoutError) DescribeFault(a *chain.Attrs) {
+	a.Kind = "timeout"
+	a.Timeout = true
+}
+
+// Error is the error an operation ends with once the policy (or a guard)
+// decided to stop. Its message counts what was tried and ends with the
+// last failure, which it wraps, so errors.Is and errors.As reach the
+// cause. When the operation stopped because the caller's context was done,
+// it wraps that context error too.
+type Error struct {
+	Attempts, Resumes, Restarts int
+	// Decision is the last decision, which said to fail.
+	Decision policy.Decision
+	// Err is the last failure.
+	Err error
+	// Stop is the caller's context error when the context ended the
+	// operation, else nil.
+	Stop error
+}
+
+func (e *Error) Error() string {
+	return "after " + plural(e.Attempts, "attempt") + " (" + plural(e.Resumes, "resume") + ", " +
+		plural(e.Restarts, "restart") + "): " + e.Err.Error()
+}
+
+func (e *Error) Unwrap() []error {
+	if e.Stop != nil {
+		return []error{e.Err, e.Stop}
+	}
+	return []error{e.Err}
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
+}
+
+// Commit marks err, returned by a consumer passed to Client.Do, as a
+// failure to commit the result (phase "commit") rather than to unpack it
+// (phase "unpack"). It returns nil for nil.
+func Commit(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &commitError{err}
+}
+
+type commitError struct{ err error }
+
+func (e *commitError) Error() string { return e.err.Error() }
+func (e *commitError) Unwrap() error { return e.err }
+
+// consumeError is what Do reports when the consumer failed because the
+// body did: the consumer's message, with both errors reachable.
+type consumeError struct{ consume, body error }
+
+func (e *consumeError) Error() string   { return e.consume.Error() }
+func (e *consumeError) Unwrap() []error { return []error{e.consume, e.body} }

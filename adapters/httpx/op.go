@@ -1,0 +1,234 @@
+package httpx
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"github.com/faultline-go/faultline/chain"
+	"github.com/faultline-go/faultline/classify"
+	"github.com/faultline-go/faultline/policy"
+)
+
+// op is the state of one operation: a download, possibly restarted, or
+// one request through Transport. Its pointer travels in the request
+// context, so that a Transport under a Client defers to the Client instead
+// of retrying the same failure a second time.
+type op struct {
+	c         *Client
+	decider   policy.Decider
+	method    string
+	url       string
+	host      string
+	idem      bool
+	start     time.Time
+	attempts  int
+	resumes   int
+	restarts  int
+	served    int64
+	refetched int64
+	lastDelay time.Duration
+	history   []string
+	resp      policy.Response
+	done      bool
+
+	lastInput    policy.Input
+	lastDecision policy.Decision
+}
+
+type opKey struct{}
+
+func withOp(ctx context.Context, o *op) context.Context { return context.WithValue(ctx, opKey{}, o) }
+
+func opFrom(ctx context.Context) *op {
+	o, _ := ctx.Value(opKey{}).(*op)
+	return o
+}
+
+func (c *Client) newOp(ctx context.Context, method, rawURL string, idem bool) *op {
+	o := &op{c: c, decider: c.decider(), method: method, url: rawURL, idem: idem, start: c.now()}
+	if u, err := url.Parse(rawURL); err == nil {
+		o.host = u.Host
+	}
+	return o
+}
+
+func (o *op) maxAttempts() int {
+	if o.c.MaxAttempts > 0 {
+		return o.c.MaxAttempts
+	}
+	return DefaultMaxAttempts
+}
+
+// Adapter guards, beyond those of policy.Engine, for any Decider.
+const (
+	guardNotIdempotent = "not_idempotent"
+	guardMaxAttempts   = "max_attempts"
+	guardCallerDone    = "caller_done"
+	guardDeadline      = "deadline"
+	guardError         = "error"
+)
+
+// decide classifies cause, asks the policy and applies the adapter's
+// guards: the caller's context, the attempt cap, idempotency and the
+// caller's deadline hold whatever the Decider says.
+func (o *op) decide(ctx context.Context, cause error, phase policy.Phase, received, total int64) policy.Decision {
+	var ch chain.Chain
+	if o.c.Walker != nil {
+		ch = o.c.Walker.Walk(cause)
+	} else {
+		ch = chain.Walk(cause)
+	}
+	var facts classify.Facts
+	if o.c.Classifier != nil {
+		facts = o.c.Classifier.Classify(ch)
+	} else {
+		facts = classify.Classify(ch)
+	}
+	in := policy.Input{Error: facts, State: o.state(ctx, phase, received, total)}
+	// The rules must be evaluated even when the caller's context is done:
+	// that is a fact they decide on, not a reason to skip deciding.
+	d, err := o.decider.Decide(context.WithoutCancel(ctx), in)
+	fail := func(guard, reason string) {
+		d.Action, d.Delay, d.Guard, d.Reason = policy.Fail, 0, guard, reason
+	}
+	switch {
+	case err != nil:
+		fail(guardError, "the policy failed: "+err.Error())
+	case d.Action == policy.Fail:
+	case ctx.Err() != nil:
+		fail(guardCallerDone, "the caller gave up")
+	case !o.idem:
+		fail(guardNotIdempotent, o.method+" is not idempotent")
+	case o.attempts >= o.maxAttempts():
+		fail(guardMaxAttempts, "the client's cap on attempts was reached")
+	case in.State.TimeLeft > 0 && d.Delay >= in.State.TimeLeft:
+		fail(guardDeadline, "the delay would pass the caller's deadline")
+	}
+	if d.Action != policy.Resume && d.Action != policy.Retry {
+		d.Action = policy.Fail
+	}
+	o.history = append(o.history, string(in.Error.Kind))
+	o.lastInput, o.lastDecision = in, d
+	if o.c.DumpDir != "" {
+		if _, err := policy.WriteDump(o.c.DumpDir, policy.Dump{Time: o.c.now().UTC(), Source: "httpx " + o.method + " " + o.url, Chain: ch, State: in.State}); err != nil && o.c.Logger != nil {
+			o.c.Logger.LogAttrs(ctx, slog.LevelWarn, "httpx: writing dump", slog.String("err", err.Error()))
+		}
+	}
+	if l := o.c.Logger; l != nil {
+		l.LogAttrs(ctx, slog.LevelInfo, "httpx: decision",
+			slog.String("url", o.url), slog.Int("attempt", in.State.Attempt), slog.String("phase", string(phase)),
+			slog.String("kind", string(in.Error.Kind)), slog.Int64("offset", received),
+			slog.String("action", string(d.Action)), slog.Duration("delay", d.Delay),
+			slog.String("rule", d.Rule), slog.String("reason", d.Reason), slog.String("guard", d.Guard),
+			slog.String("err", cause.Error()))
+	}
+	if o.c.OnDecision != nil {
+		o.c.OnDecision(o.event(received, cause))
+	}
+	return d
+}
+
+func (o *op) state(ctx context.Context, phase policy.Phase, received, total int64) policy.State {
+	now := o.c.now()
+	st := policy.State{
+		Phase:          phase,
+		Attempt:        o.attempts,
+		Resumes:        o.resumes,
+		Restarts:       o.restarts,
+		Elapsed:        now.Sub(o.start),
+		BytesReceived:  received,
+		TotalExpected:  total,
+		BytesRefetched: o.refetched,
+		History:        append([]string(nil), o.history...),
+		CallerDone:     ctx.Err() != nil,
+		LastDelay:      o.lastDelay,
+		Request:        policy.Request{Method: o.method, Host: o.host, Idempotent: o.idem},
+		Response:       o.resp,
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		// A deadline already passed still differs from none at all.
+		st.TimeLeft = max(dl.Sub(now), time.Nanosecond)
+	}
+	return st
+}
+
+func (o *op) event(offset int64, err error) Event {
+	return Event{
+		URL: o.url, Attempt: o.attempts, Resumes: o.resumes, Restarts: o.restarts,
+		Offset: offset, Err: err, Input: o.lastInput, Decision: o.lastDecision,
+	}
+}
+
+// wait sleeps for a decided delay, giving up when ctx is done.
+func (o *op) wait(ctx context.Context, d time.Duration) error {
+	o.lastDelay = d
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d <= 0 {
+		return nil
+	}
+	return o.c.sleep(ctx, d)
+}
+
+// final builds the error an operation ends with. stop is the context
+// error that ended it, if one did.
+func (o *op) final(ctx context.Context, cause error, d policy.Decision, stop error) error {
+	switch {
+	case stop != nil:
+	case ctx.Err() != nil:
+		stop = ctx.Err()
+	case d.Guard == guardDeadline:
+		// Stopped before the deadline, because of it: say so to
+		// errors.Is(err, context.DeadlineExceeded).
+		stop = context.DeadlineExceeded
+	}
+	return &Error{Attempts: o.attempts, Resumes: o.resumes, Restarts: o.restarts, Decision: d, Err: cause, Stop: stop}
+}
+
+// blame merges a consumer's error with the body's final error, keeping the
+// consumer's message when it says more.
+func (o *op) blame(consumeErr, bodyErr error) error {
+	var e *Error
+	if !errors.As(bodyErr, &e) {
+		return bodyErr
+	}
+	out := *e
+	out.Attempts, out.Resumes, out.Restarts = o.attempts, o.resumes, o.restarts
+	var inner *Error
+	if consumeErr != nil && !errors.As(consumeErr, &inner) {
+		out.Err = &consumeError{consume: consumeErr, body: e.Err}
+	}
+	return &out
+}
+
+func (o *op) restarted(b *Body, why *RestartError) {
+	o.restarts++
+	o.refetched += b.delivered
+	if o.c.OnRestart != nil {
+		ev := o.event(b.delivered, why.Err)
+		ev.Reason = why.Reason
+		o.c.OnRestart(ev)
+	}
+}
+
+// succeed records a success once, refilling the Decider's budget.
+func (o *op) succeed() {
+	if o.done {
+		return
+	}
+	o.done = true
+	if r, ok := o.decider.(interface{ RecordSuccess() }); ok {
+		r.RecordSuccess()
+	}
+}
+
+func (o *op) result(delivered int64) Result {
+	return Result{
+		Bytes: delivered, Attempts: o.attempts, Resumes: o.resumes, Restarts: o.restarts,
+		BytesServed: o.served, Duration: o.c.now().Sub(o.start),
+	}
+}
