@@ -1,0 +1,82 @@
+// Package tarx unpacks tar archives — plain, gzip- or zstd-compressed — from a
+// stream, safely and atomically.
+//
+// Extract reads the archive once, front to back, so it can consume an HTTP
+// body as it arrives. The format is detected from the first bytes, not from a
+// file name: gzip (1f 8b), zstd (28 b5 2f fd) or else plain tar. xz and bzip2
+// are recognised and refused with ErrFormat; no well-kept xz decoder is among
+// faultline's dependencies.
+//
+// # Atomicity
+//
+// Entries are written into a staging directory created next to the
+// destination (same file system), named
+//
+//	.<dest>.faultline-staging-<pid>-<random>/tree
+//
+// Only after the whole archive has been read, the tar end-of-archive marker
+// seen, and the decompressor drained to its end so that the gzip CRC-32 or
+// the zstd checksum is verified, is the tree renamed into place. On any
+// failure the staging directory is removed and the destination is exactly as
+// it was. If Extract's process is killed, the next Extract into the same
+// parent directory removes the leftover (see CleanStale).
+//
+// An existing destination is refused with ErrExist unless Options.Replace is
+// set. With Replace, on Linux the new tree and the old destination are
+// swapped in one renameat2(RENAME_EXCHANGE) and the old tree is then removed;
+// elsewhere the old destination is renamed aside first, so a crash at the
+// wrong moment can leave no destination at all (the old tree stays in the
+// staging directory until the next cleanup).
+//
+// # Safety
+//
+// Every write goes through an os.Root opened on the staging tree, so a path
+// that escapes fails at the system-call boundary, and tarx checks each entry
+// first so the failure names the attack. Refused with ErrUnsafe (classified
+// as "unsafe_archive"):
+//
+//   - absolute names and names with a ".." component;
+//   - entries whose path passes through a symlink created earlier in the
+//     archive, and hard links to such symlinks;
+//   - symlinks whose target is absolute, climbs above the tree, or has ".."
+//     after a name ("x/../.."): such a target can leave the tree once x is
+//     itself a symlink, whatever the order of entries;
+//   - hard links to names outside the tree;
+//   - character and block devices and FIFOs.
+//
+// Setuid, setgid and sticky bits are dropped. Ownership is not restored.
+//
+// Limits (Options.Limits) bound the number of entries, the size of each file,
+// the total size of all files and the compression ratio; exceeding one fails
+// with ErrLimit (classified as "limit"). The zero Limits apply generous
+// defaults that still stop decompression bombs.
+//
+// # What is kept
+//
+// Regular files with their permission bits and modification times;
+// directories, whose modes and times are applied after their contents;
+// symlinks and hard links within the tree; PAX and GNU long names and sparse
+// files (written out in full). Symlink times are not restored.
+//
+// # Errors
+//
+// Every error Extract returns is an *Error. It names the entry being unpacked
+// ("unpacking python/lib/libpython3.so: …") and wraps its cause, so a
+// transport failure that surfaced through the decompressor and the tar reader
+// is still reachable with errors.Is and errors.As. *Error implements
+// chain.Describer, so the chain walker records the entry, the format, the
+// compressed offset reached and a kind: unsafe_archive, limit or checksum
+// when tarx detected one, otherwise archive, under which classify lets a
+// deeper cause decide — a reset stays connection_reset, marked
+// caused_by_transport.
+//
+// # Durability and cancellation
+//
+// By default nothing is fsynced: an unpack is cheap to redo and most callers
+// prefer speed. With Options.Sync, every file is fsynced as it is closed and
+// every directory before the rename, and the parent directory after it.
+//
+// Extract checks ctx between entries and between chunks of file data. A Read
+// blocked inside r is not interrupted; pass a reader tied to ctx, such as the
+// body of an HTTP response to a request made with ctx.
+package tarx

@@ -1,0 +1,503 @@
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/faultline-go/faultline/adapters/httpx"
+	"github.com/faultline-go/faultline/adapters/tarx"
+	"github.com/faultline-go/faultline/chain"
+	"github.com/faultline-go/faultline/classify"
+	"github.com/faultline-go/faultline/internal/faultserver"
+	"github.com/faultline-go/faultline/policy"
+)
+
+func fetchCommand() *command {
+	return &command{
+		name:    "fetch",
+		args:    "URL",
+		summary: "download an archive and unpack it, resuming after failures",
+		help: `
+Fetch downloads the tar, tar.gz or tar.zst archive at URL and unpacks it
+into the new directory --to as it arrives, under the policy: a body cut
+off mid-way is resumed with a ranged request where the server allows it,
+a download that cannot continue is restarted, and a failure the policy
+will not retry ends the fetch. The tree appears at --to only once the
+whole archive was read and verified (its length, the decompressor's
+checksum, --sha256 if given); nothing partial is ever left there.
+
+Progress goes to standard error: a bar on a terminal, a line every few
+seconds elsewhere, and one line for every decision. A summary goes to
+standard output: bytes, attempts, resumes, restarts, time and the bytes
+the server sent. With --dump-dir, every failure is recorded there as a
+dump that "retrycheck explain" replays.
+
+Exit status: 0 when the tree is in place; 1 when the fetch failed, with
+the decision that ended it (rule, reason and kind of failure); 2 for
+usage errors and unreadable policies.
+
+Example:
+
+	$ retrycheck fetch --to ./python https://example.com/python-3.12.tar.gz
+	$ retrycheck fetch --policy ci.yaml --dump-dir faults --sha256 9f2c... --to out URL
+	$ retrycheck explain faults/fault-20250101T120000.000000000Z-0a1b2c3d4e5f.json
+	$ retrycheck fetch --demo --to /tmp/demo`,
+		setup: func(fs *flag.FlagSet, cl *cli) func(context.Context, []string) int {
+			cl.commonFlags(fs)
+			ff := &fetchFlags{}
+			ff.register(fs)
+			return func(ctx context.Context, args []string) int { return cl.fetch(ctx, ff, args) }
+		},
+	}
+}
+
+// fetchFlags are fetch's own flags.
+type fetchFlags struct {
+	to       string
+	sha256   string
+	dumpDir  string
+	replace  bool
+	ca       string
+	h2c      bool
+	progress string
+	idle     time.Duration
+	demo     bool
+}
+
+func (f *fetchFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.to, "to", "", "unpack into the new directory `DIR` (required)")
+	fs.StringVar(&f.sha256, "sha256", "", "the archive's expected SHA-256, as `HEX`")
+	fs.StringVar(&f.dumpDir, "dump-dir", "", "record every failure as a dump in `DIR`, for retrycheck explain")
+	fs.BoolVar(&f.replace, "replace", false, "replace --to if it exists (atomically where the system allows)")
+	fs.StringVar(&f.ca, "ca", "", "trust the PEM certificates in `FILE` as well as the system's")
+	fs.BoolVar(&f.h2c, "h2c", false, "speak HTTP/2 without TLS (prior knowledge) to an http:// URL")
+	fs.StringVar(&f.progress, "progress", progressAuto, "progress `MODE`: auto (a bar on a terminal, else lines), bar, lines or none")
+	fs.DurationVar(&f.idle, "idle-timeout", httpx.DefaultIdleTimeout, "give up on a response that sends nothing for `DURATION`")
+	fs.BoolVar(&f.demo, "demo", false, "instead of URL, fetch a generated archive from a local server that resets the connection three times")
+}
+
+// fetchSummary is what fetch reports at the end, as text or --json.
+type fetchSummary struct {
+	URL  string `json:"url"`
+	Dest string `json:"dest"`
+	OK   bool   `json:"ok"`
+	// Bytes is the archive's length as delivered by the pass that
+	// finished; BytesServed counts every body byte off the wire.
+	Bytes       int64   `json:"bytes"`
+	BytesServed int64   `json:"bytes_served"`
+	Attempts    int     `json:"attempts"`
+	Resumes     int     `json:"resumes"`
+	Restarts    int     `json:"restarts"`
+	Seconds     float64 `json:"seconds"`
+	Format      string  `json:"format,omitempty"`
+	Files       int     `json:"files"`
+	Dirs        int     `json:"dirs"`
+	Symlinks    int     `json:"symlinks"`
+	Hardlinks   int     `json:"hardlinks"`
+	Unpacked    int64   `json:"unpacked_bytes"`
+	// Dumps counts the failures recorded in DumpDir.
+	Dumps   int    `json:"dumps,omitempty"`
+	DumpDir string `json:"dump_dir,omitempty"`
+	// On failure: the error, the decision that ended the fetch and the
+	// kind of failure it decided on.
+	Error    string           `json:"error,omitempty"`
+	Decision *policy.Decision `json:"decision,omitempty"`
+	Kind     classify.Kind    `json:"kind,omitempty"`
+}
+
+func (cl *cli) fetch(ctx context.Context, ff *fetchFlags, args []string) int {
+	if ff.demo {
+		if len(args) != 0 {
+			return cl.usagef("--demo takes no URL")
+		}
+		d, err := startDemo(ff.h2c)
+		if err != nil {
+			cl.errorf("--demo: %v", err)
+			return exitFail
+		}
+		defer d.close(cl)
+		args = []string{d.server.URL}
+		if ff.sha256 == "" {
+			ff.sha256 = d.sha256
+		}
+		fmt.Fprintf(cl.stderr, "demo: serving a generated archive of %s at %s, with %d scripted faults\n",
+			formatBytes(d.size), d.server.URL, len(d.script))
+	}
+	if len(args) != 1 {
+		return cl.usagef("want one URL, got %d", len(args))
+	}
+	url := args[0]
+	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
+		return cl.usagef("URL %q: want http:// or https://", url)
+	}
+	if ff.to == "" {
+		return cl.usagef("--to DIR is required")
+	}
+	var opts httpx.Options
+	if ff.sha256 != "" {
+		sum, err := hex.DecodeString(ff.sha256)
+		if err != nil || len(sum) != 32 {
+			return cl.usagef("--sha256 %q: want 64 hexadecimal digits", ff.sha256)
+		}
+		opts.SHA256 = sum
+	}
+	switch ff.progress {
+	case progressAuto, progressBar, progressLines, progressNone:
+	default:
+		return cl.usagef("--progress %q: want auto, bar, lines or none", ff.progress)
+	}
+	dest, err := filepath.Abs(ff.to)
+	if err != nil {
+		return cl.usagef("--to: %v", err)
+	}
+	// Refuse before downloading anything rather than after.
+	if _, err := os.Lstat(dest); err == nil && !ff.replace {
+		cl.errorf("%s exists; use --replace to replace it", ff.to)
+		return exitFail
+	}
+	hc, err := fetchHTTPClient(ff)
+	if err != nil {
+		return cl.usagef("%v", err)
+	}
+	defer hc.CloseIdleConnections()
+	pol, ok := cl.loadPolicy()
+	if !ok {
+		return exitUsage
+	}
+	if err := os.MkdirAll(filepath.Dir(dest), 0o777); err != nil {
+		cl.errorf("%v", err)
+		return exitFail
+	}
+	if ff.dumpDir != "" {
+		if err := os.MkdirAll(ff.dumpDir, 0o777); err != nil {
+			cl.errorf("--dump-dir: %v", err)
+			return exitFail
+		}
+	}
+
+	prog := cl.newProgress(ff.progress)
+	f := &fetcher{prog: prog, dest: dest, replace: ff.replace}
+	c := &httpx.Client{
+		HTTP:        hc,
+		Policy:      policy.NewEngine(pol.Policy),
+		IdleTimeout: ff.idle,
+		DumpDir:     ff.dumpDir,
+		// Decisions are shown by OnDecision; the logger only carries
+		// warnings, such as a dump that could not be written.
+		Logger:     slog.New(slog.NewTextHandler(cl.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		OnDecision: f.decided,
+		OnResume:   func(httpx.Event) { prog.resumed() },
+		OnRestart:  f.restarting,
+	}
+	prog.run()
+	res, err := c.Do(ctx, url, f.consume, &opts)
+	prog.stop()
+
+	sum := fetchSummary{
+		URL: url, Dest: ff.to, OK: err == nil,
+		Bytes: res.Bytes, BytesServed: res.BytesServed,
+		Attempts: res.Attempts, Resumes: res.Resumes, Restarts: res.Restarts,
+		Seconds: res.Duration.Seconds(),
+		Format:  string(f.stats.Format), Files: f.stats.Files, Dirs: f.stats.Dirs,
+		Symlinks: f.stats.Symlinks, Hardlinks: f.stats.Hardlinks, Unpacked: f.stats.Bytes,
+		DumpDir: ff.dumpDir,
+	}
+	if ff.dumpDir != "" {
+		sum.Dumps = f.decisions
+	}
+	if err != nil {
+		sum.Error = err.Error()
+		sum.Kind = f.last.Input.Error.Kind
+		if he := (*httpx.Error)(nil); errors.As(err, &he) {
+			d := he.Decision
+			d.Trace = nil
+			sum.Decision = &d
+		}
+		if sum.Kind == "" {
+			// No decision was made (the request could not even be
+			// built): classify the error as the policy would have.
+			sum.Kind = classify.Classify(chain.Walk(err)).Kind
+		}
+	}
+	cl.fetchReport(&sum)
+	if err != nil {
+		return exitFail
+	}
+	return exitOK
+}
+
+// fetcher carries one fetch: the consumer Client.Do calls, and the hooks
+// that tell the progress what happened.
+type fetcher struct {
+	prog      *progress
+	dest      string
+	replace   bool
+	stats     tarx.Stats
+	decisions int
+	last      httpx.Event // the last decision
+}
+
+// consume unpacks one pass over the body. After a restart it runs again
+// from byte 0; tarx has removed the first pass's staging tree by then.
+func (f *fetcher) consume(ctx context.Context, r io.Reader) error {
+	total := int64(-1)
+	if s, ok := r.(interface{ Size() int64 }); ok {
+		total = s.Size()
+	}
+	f.prog.pass(total)
+	st, err := tarx.Extract(ctx, f.prog.reader(r), f.dest, tarx.Options{Replace: f.replace})
+	f.stats = st
+	if te := (*tarx.Error)(nil); errors.As(err, &te) && te.Op == "committing" {
+		// The archive was fine; moving the tree into place was not.
+		return httpx.Commit(err)
+	}
+	return err
+}
+
+func (f *fetcher) decided(e httpx.Event) {
+	f.decisions++
+	f.last = e
+	d := e.Decision
+	what := string(d.Action)
+	if d.Delay > 0 {
+		what += " in " + d.Delay.Round(time.Millisecond).String()
+	}
+	by := "rule " + d.Rule
+	switch {
+	case d.Guard != "":
+		by = "guard " + d.Guard
+	case d.Rule == "":
+		by = "default action"
+	}
+	f.prog.event("attempt %d: %s at %s (phase %s): %s (%s)",
+		e.Attempt, e.Input.Error.Kind, formatBytes(e.Offset), e.Input.State.Phase, what, by)
+}
+
+func (f *fetcher) restarting(e httpx.Event) {
+	f.prog.restarted()
+	f.prog.event("restarting from byte 0: %s", e.Reason)
+}
+
+// newProgress picks the progress display for stderr.
+func (cl *cli) newProgress(mode string) *progress {
+	width := 0
+	if mode == progressAuto || mode == progressBar {
+		if f, ok := cl.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			width, _, _ = term.GetSize(int(f.Fd()))
+			mode = progressBar
+		} else if mode == progressAuto {
+			mode = progressLines
+		}
+	}
+	return newProgress(cl.stderr, mode, width, time.Now)
+}
+
+// fetchReport prints the summary to stdout and, on failure, the decision
+// that ended the fetch to stderr.
+func (cl *cli) fetchReport(s *fetchSummary) {
+	if cl.json {
+		enc := json.NewEncoder(cl.stdout)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		enc.Encode(s)
+	} else {
+		cl.fetchText(s)
+	}
+	if s.OK {
+		return
+	}
+	cl.errorf("%s", s.Error)
+	if d := s.Decision; d != nil {
+		by := fmt.Sprintf("rule %q", d.Rule)
+		switch {
+		case d.Guard != "":
+			by = fmt.Sprintf("guard %q", d.Guard)
+		case d.Rule == "":
+			by = "the policy's default action"
+		}
+		cl.errorf("gave up by %s (kind %s): %s", by, s.Kind, shown(d.Reason))
+	} else {
+		cl.errorf("gave up (kind %s)", s.Kind)
+	}
+	if s.Dumps > 0 {
+		cl.errorf("%s recorded in %s; replay with: retrycheck explain %s",
+			plural(s.Dumps, "failure"), s.DumpDir, filepath.Join(s.DumpDir, "FILE"))
+	}
+}
+
+// fetchText prints the summary as text: a line for the download, a line
+// for the tree.
+func (cl *cli) fetchText(s *fetchSummary) {
+	took := time.Duration(s.Seconds * float64(time.Second)).Round(time.Millisecond)
+	counts := fmt.Sprintf("%s, %s, %s", plural(s.Attempts, "attempt"), plural(s.Resumes, "resume"), plural(s.Restarts, "restart"))
+	if !s.OK {
+		fmt.Fprintf(cl.stdout, "failed %s after %s: %s; %s delivered in the last pass, %s served\n",
+			s.URL, took, counts, formatBytes(s.Bytes), formatBytes(s.BytesServed))
+		return
+	}
+	rate := ""
+	if s.Seconds > 0 {
+		rate = fmt.Sprintf(" (%s/s)", formatBytes(int64(float64(s.Bytes)/s.Seconds)))
+	}
+	ratio := ""
+	if s.Bytes > 0 {
+		ratio = fmt.Sprintf(" (%.3f× the archive)", float64(s.BytesServed)/float64(s.Bytes))
+	}
+	fmt.Fprintf(cl.stdout, "fetched %s: %s in %s%s; %s; served %s%s\n",
+		s.URL, formatBytes(s.Bytes), took, rate, counts, formatBytes(s.BytesServed), ratio)
+	fmt.Fprintf(cl.stdout, "unpacked %s into %s: %s, %s, %s, %s, %s of files\n",
+		s.Format, s.Dest, plural(s.Files, "file"), plural(s.Dirs, "dir"),
+		plural(s.Symlinks, "symlink"), plural(s.Hardlinks, "hard link"), formatBytes(s.Unpacked))
+	if s.Dumps > 0 {
+		fmt.Fprintf(cl.stdout, "%s recorded in %s\n", plural(s.Dumps, "failure"), s.DumpDir)
+	}
+}
+
+// fetchHTTPClient builds fetch's HTTP client: the same settings as
+// httpx's default client, plus --ca and --h2c. fetch owns it, so it can
+// close its connections when done.
+func fetchHTTPClient(ff *fetchFlags) (*http.Client, error) {
+	t := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          10,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		// Offsets must count the bytes of the representation, not of a
+		// compressed transfer of it.
+		DisableCompression: true,
+		Protocols:          new(http.Protocols),
+		// A silent HTTP/2 connection is pinged, and dropped if the ping
+		// goes unanswered (RFC 9113 §6.7): a dead peer would otherwise
+		// leave the body hanging until the idle timeout.
+		HTTP2: &http.HTTP2Config{SendPingTimeout: 15 * time.Second, PingTimeout: 5 * time.Second},
+	}
+	if ff.h2c {
+		// Without HTTP1, net/http speaks HTTP/2 with prior knowledge to
+		// http:// URLs.
+		t.Protocols.SetUnencryptedHTTP2(true)
+	} else {
+		t.Protocols.SetHTTP1(true)
+	}
+	t.Protocols.SetHTTP2(true)
+	if ff.ca != "" {
+		pem, err := os.ReadFile(ff.ca)
+		if err != nil {
+			return nil, fmt.Errorf("--ca: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--ca %s: no PEM certificate found", ff.ca)
+		}
+		t.TLSClientConfig = &tls.Config{RootCAs: pool}
+	}
+	return &http.Client{Transport: t}, nil
+}
+
+// demo is the server of fetch --demo: a generated archive served on
+// 127.0.0.1 by the test fault server, which breaks the first responses.
+type demo struct {
+	server *faultserver.Server
+	script []faultserver.Fault
+	size   int64
+	sha256 string
+}
+
+// startDemo starts the demo server. The faults strike at 20%, 45% and 70%
+// of the archive for a client that resumes (each offset counts within its
+// own response): a TCP reset, a stream reset (a bare close on HTTP/1.1)
+// and a body cut short of its length.
+func startDemo(h2c bool) (*demo, error) {
+	archive, err := demoArchive(400, 64<<10)
+	if err != nil {
+		return nil, err
+	}
+	size := int64(len(archive))
+	script := []faultserver.Fault{
+		{Kind: faultserver.Reset, At: size / 5},
+		{Kind: faultserver.ResetStream, At: size / 4},
+		{Kind: faultserver.Truncate, At: size / 4},
+	}
+	s, err := faultserver.Start(faultserver.Config{Content: archive, Script: script})
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(archive)
+	return &demo{server: s, script: script, size: size, sha256: hex.EncodeToString(sum[:])}, nil
+}
+
+func (d *demo) close(cl *cli) {
+	d.server.Close()
+	fmt.Fprintf(cl.stderr, "demo: the server sent %s of body in %s for an archive of %s\n",
+		formatBytes(d.server.BodyBytes()), plural(d.server.RequestCount(), "response"), formatBytes(d.size))
+}
+
+// demoArchive writes a deterministic tar.gz of files text files of up to
+// maxSize bytes each, in a few directories.
+func demoArchive(files, maxSize int) ([]byte, error) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	rng := rand.New(rand.NewPCG(1, 2))
+	words := strings.Fields("retry resume fail stream archive header block offset window checksum reset goaway")
+	mtime := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	var line []byte
+	for i := range files {
+		if i%50 == 0 {
+			dir := fmt.Sprintf("demo/d%02d/", i/50)
+			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: dir, Mode: 0o755, ModTime: mtime}); err != nil {
+				return nil, err
+			}
+		}
+		var body bytes.Buffer
+		for n := rng.IntN(maxSize); body.Len() < n; {
+			line = line[:0]
+			for range 8 {
+				line = append(line, words[rng.IntN(len(words))]...)
+				line = append(line, ' ')
+			}
+			line = strconv.AppendUint(append(line, ' '), rng.Uint64(), 16)
+			body.Write(append(line, '\n'))
+		}
+		name := fmt.Sprintf("demo/d%02d/f%04d.txt", i/50, i)
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644, Size: int64(body.Len()), ModTime: mtime}); err != nil {
+			return nil, err
+		}
+		if _, err := tw.Write(body.Bytes()); err != nil {
+			return nil, err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

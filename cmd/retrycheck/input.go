@@ -1,0 +1,370 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/faultline-go/faultline/chain"
+	"github.com/faultline-go/faultline/policy"
+)
+
+// Limits on what one input may hold. A line of JSON Lines is one dump; a
+// document or a text is one failure. They bound memory, not usefulness:
+// real dumps are a few kilobytes.
+const (
+	maxLine     = 16 << 20
+	maxDocument = 64 << 20
+	maxText     = 1 << 20
+)
+
+// The forms an input can take.
+const (
+	formDump  = "dump"  // a policy.Dump
+	formChain = "chain" // a bare chain.Chain, without state
+	formText  = "text"  // error text, state inferred
+)
+
+// A failure is one thing to decide, read from an input.
+type failure struct {
+	// name is the input's name, with ":LINE" for a record of JSON Lines.
+	name string
+	form string
+	dump policy.Dump
+	// notes explains every state field that was not read from the input:
+	// inferred from the text, or a default.
+	notes map[string]string
+	// expect is the expected outcome, from a dump's "expect" or a text's
+	// header; nil when there is none.
+	expect *policy.Expect
+	// worked reports that reader.work was done on the failure; result is
+	// what it left for fn.
+	worked bool
+	result any
+}
+
+// An inputError is an input, or a record in it, that cannot be read. Line
+// and Col locate the problem in JSON (1-based; 0 when unknown).
+type inputError struct {
+	Name      string
+	Line, Col int
+	Err       error
+}
+
+func (e *inputError) Error() string {
+	switch {
+	case e.Line > 0 && e.Col > 0:
+		return fmt.Sprintf("%s:%d:%d: %v", e.Name, e.Line, e.Col, e.Err)
+	case e.Line > 0:
+		return fmt.Sprintf("%s:%d: %v", e.Name, e.Line, e.Err)
+	}
+	return fmt.Sprintf("%s: %v", e.Name, e.Err)
+}
+
+func (e *inputError) Unwrap() error { return e.Err }
+
+// A reader reads failures from inputs.
+type reader struct {
+	flags *stateFlags // command-line state flags; applied last
+	// onError is told about each record that cannot be read; reading goes
+	// on with the next record. It is also told about a whole input that
+	// cannot be read, after which read returns.
+	onError func(error)
+	// work, when set, is done on every failure read from JSON Lines by
+	// this many goroutines, before fn sees the failures in input order.
+	// It must be safe for concurrent use.
+	work    func(*failure)
+	workers int
+}
+
+// read detects the form of the input by its content and calls fn with
+// every failure in it, in order, stopping at fn's first error, which it
+// returns. JSON Lines are read one line at a time, so memory stays
+// constant however long the input is.
+func (rd *reader) read(name string, r io.Reader, fn func(*failure) error) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	// Skip leading blank lines, counting them for positions.
+	lineNo := 0
+	var first []byte
+	for {
+		line, err := readLine(br)
+		if len(line) > 0 || err == nil {
+			lineNo++
+		}
+		if err != nil && err != io.EOF {
+			rd.onError(&inputError{Name: name, Line: lineNo, Err: err})
+			return nil
+		}
+		if len(bytes.TrimSpace(line)) > 0 {
+			first = line
+			break
+		}
+		if err == io.EOF {
+			rd.onError(&inputError{Name: name, Err: errors.New("empty input")})
+			return nil
+		}
+	}
+	if trimmed := bytes.TrimLeft(first, " \t\r\ufeff"); len(trimmed) > 0 && trimmed[0] == '{' {
+		if json.Valid(first) {
+			return rd.readLines(name, br, first, lineNo, fn)
+		}
+		return rd.readDocument(name, br, first, lineNo, fn)
+	}
+	return rd.readText(name, br, first, fn)
+}
+
+// readLine returns the next line without its newline, refusing lines
+// longer than maxLine. It returns io.EOF with the last line if that has
+// no newline.
+func readLine(br *bufio.Reader) ([]byte, error) {
+	var long []byte
+	for {
+		frag, err := br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			if len(long)+len(frag) > maxLine {
+				return nil, fmt.Errorf("line longer than %d bytes", maxLine)
+			}
+			long = append(long, frag...)
+			continue
+		}
+		if long != nil {
+			frag = append(long, frag...)
+		}
+		if err == nil {
+			frag = frag[:len(frag)-1]
+		}
+		return bytes.TrimSuffix(frag, []byte("\r")), err
+	}
+}
+
+// readDocument reads JSON that is not one object per line: a dump as
+// policy.WriteDump writes it, indented, or several such in a row.
+func (rd *reader) readDocument(name string, br *bufio.Reader, first []byte, lineNo int, fn func(*failure) error) error {
+	rest, err := io.ReadAll(io.LimitReader(br, maxDocument))
+	if err != nil {
+		rd.onError(&inputError{Name: name, Err: err})
+		return nil
+	}
+	// Keep the skipped blank lines so that positions match the file.
+	doc := append(bytes.Repeat([]byte("\n"), lineNo-1), first...)
+	doc = append(append(doc, '\n'), rest...)
+	if len(rest) == maxDocument {
+		rd.onError(&inputError{Name: name, Err: fmt.Errorf("JSON document larger than %d bytes; write one dump per line (JSON Lines) instead", maxDocument)})
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	for n := 1; ; n++ {
+		var raw json.RawMessage
+		err := dec.Decode(&raw)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			// The decoder's offsets count from the start of doc.
+			rd.onError(locateInDocument(name, doc, 0, err))
+			return nil
+		}
+		start := dec.InputOffset() - int64(len(raw))
+		// Name the record by its line, as for JSON Lines, when the
+		// document holds several.
+		rec := name
+		if n > 1 || dec.More() {
+			line, _ := position(doc, int(start))
+			rec = fmt.Sprintf("%s:%d", name, line)
+		}
+		f, err := rd.decodeJSON(rec, raw)
+		if err != nil {
+			rd.onError(locateInDocument(name, doc, start, err))
+			continue
+		}
+		if err := fn(f); err != nil {
+			return err
+		}
+	}
+}
+
+// readText reads error text, with its optional header.
+func (rd *reader) readText(name string, br *bufio.Reader, first []byte, fn func(*failure) error) error {
+	rest, err := io.ReadAll(io.LimitReader(br, maxText))
+	if err != nil {
+		rd.onError(&inputError{Name: name, Err: err})
+		return nil
+	}
+	if len(rest) == maxText {
+		rd.onError(&inputError{Name: name, Err: fmt.Errorf("text larger than %d bytes is not one error", maxText)})
+		return nil
+	}
+	text := string(first) + "\n" + string(rest)
+	if !utf8.ValidString(text) {
+		text = strings.ToValidUTF8(text, "\uFFFD")
+	}
+	h, body, err := parseHeader(text)
+	if err != nil {
+		rd.onError(&inputError{Name: name, Line: h.errLine, Err: err})
+		return nil
+	}
+	if strings.TrimSpace(body) == "" {
+		rd.onError(&inputError{Name: name, Err: errors.New("no error text after the header")})
+		return nil
+	}
+	c := chain.FromText(body)
+	if len(c.Layers) == 0 {
+		rd.onError(&inputError{Name: name, Err: errors.New("no error found in the text")})
+		return nil
+	}
+	st, notes := inferState(body)
+	if h.flags != nil {
+		h.flags.apply(&st, &c, notes)
+	}
+	rd.flags.apply(&st, &c, notes)
+	f := &failure{
+		name:   name,
+		form:   formText,
+		dump:   policy.Dump{Source: name, Chain: c, State: st},
+		notes:  notes,
+		expect: h.expect,
+	}
+	return fn(f)
+}
+
+// decodeJSON decodes one JSON value: a dump, or a bare chain.
+func (rd *reader) decodeJSON(name string, data []byte) (*failure, error) {
+	var d policy.Dump
+	if err := json.Unmarshal(data, &d); err != nil {
+		return nil, err
+	}
+	f := &failure{name: name, form: formDump, dump: d, expect: d.Expect}
+	if len(d.Chain.Layers) > 0 && (d.Schema < 1 || d.Schema > policy.DumpSchema) {
+		// The same rule policy.ReadDumps applies.
+		return nil, fmt.Errorf("%w %d (this retrycheck reads 1 to %d)", policy.ErrDumpSchema, d.Schema, policy.DumpSchema)
+	}
+	if len(d.Chain.Layers) == 0 {
+		// Not a dump; perhaps a chain on its own, as chain tests record.
+		var c chain.Chain
+		if err := json.Unmarshal(data, &c); err != nil {
+			return nil, err
+		}
+		if len(c.Layers) == 0 {
+			return nil, errors.New(`neither a dump (no "chain" with layers) nor a chain (no "layers")`)
+		}
+		st, notes := inferState(c.Layers[0].Message)
+		f.form, f.notes = formChain, notes
+		f.dump = policy.Dump{Source: name, Chain: c, State: st}
+	}
+	if err := checkChain(f.dump.Chain); err != nil {
+		return nil, err
+	}
+	rd.flags.apply(&f.dump.State, &f.dump.Chain, f.notes)
+	return f, nil
+}
+
+// checkChain rejects chains that no walker writes, so that what follows
+// (classification, the tree) can trust the structure.
+func checkChain(c chain.Chain) error {
+	if c.Schema > chain.SchemaVersion {
+		return fmt.Errorf("chain schema %d is newer than this retrycheck reads (%d)", c.Schema, chain.SchemaVersion)
+	}
+	if c.Schema < 0 {
+		return fmt.Errorf("invalid chain schema %d", c.Schema)
+	}
+	for i, l := range c.Layers {
+		if l.Parent < -1 || l.Parent >= i {
+			return fmt.Errorf("chain layer %d: parent %d is not an earlier layer", i, l.Parent)
+		}
+	}
+	return nil
+}
+
+// locateInLine positions an error from decoding line, line lineNo of
+// the input.
+func locateInLine(name string, lineNo int, line []byte, err error) error {
+	off := jsonOffset(err)
+	if off < 0 {
+		return &inputError{Name: name, Line: lineNo, Err: err}
+	}
+	_, col := position(line, typeErrorStart(line, off, err))
+	return &inputError{Name: name, Line: lineNo, Col: col, Err: jsonMessage(err)}
+}
+
+// locateInDocument positions an error from decoding the value at byte
+// start of doc; errors without an offset point at the value's start.
+func locateInDocument(name string, doc []byte, start int64, err error) error {
+	off := jsonOffset(err)
+	if off < 0 {
+		off = 0
+	}
+	line, col := position(doc, int(start)+typeErrorStart(doc[start:], off, err))
+	return &inputError{Name: name, Line: line, Col: col, Err: jsonMessage(err)}
+}
+
+// jsonOffset is the byte offset a JSON error points at, or -1.
+func jsonOffset(err error) int64 {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		// Offset counts the offending byte; point at it.
+		return max(0, se.Offset-1)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return te.Offset
+	}
+	return -1
+}
+
+// typeErrorStart is the offset to report for err at off in data.
+func typeErrorStart(data []byte, off int64, err error) int {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return valueStart(data, int(off))
+	}
+	return int(off)
+}
+
+// valueStart moves an offset just past a JSON value, where encoding/json
+// reports type errors, back to the value's first byte, where a reader
+// looks for it. Only scalars are moved; for them this cannot go wrong
+// by more than the value itself.
+func valueStart(data []byte, off int) int {
+	if off <= 0 || off > len(data) {
+		return off
+	}
+	i := off - 1
+	if data[i] == '"' {
+		for i--; i >= 0; i-- {
+			if data[i] == '"' && (i == 0 || data[i-1] != '\\') {
+				return i
+			}
+		}
+		return off
+	}
+	for i >= 0 && !strings.ContainsRune(",:[{ \t\r\n", rune(data[i])) {
+		i--
+	}
+	return i + 1
+}
+
+// position is the 1-based line and column (in runes) of byte off in data.
+func position(data []byte, off int) (line, col int) {
+	off = max(0, min(off, len(data)))
+	line = 1 + bytes.Count(data[:off], []byte("\n"))
+	col = 1 + utf8.RuneCount(data[bytes.LastIndexByte(data[:off], '\n')+1:off])
+	return line, col
+}
+
+// jsonMessage words encoding/json's errors for people: syntax errors are
+// "invalid JSON", and the "json: " prefix goes.
+func jsonMessage(err error) error {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Errorf("invalid JSON: %s", se.Error())
+	}
+	if jsonOffset(err) >= 0 {
+		return errors.New(strings.TrimPrefix(err.Error(), "json: "))
+	}
+	return err
+}

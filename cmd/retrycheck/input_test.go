@@ -1,0 +1,249 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/faultline-go/faultline/policy"
+)
+
+// readAll reads one input file and returns the failures and the errors.
+func readAll(t *testing.T, name string, content string) ([]*failure, []error) {
+	t.Helper()
+	var fs []*failure
+	var errs []error
+	rd := &reader{onError: func(err error) { errs = append(errs, err) }}
+	err := rd.read(name, strings.NewReader(content), func(f *failure) error {
+		fs = append(fs, f)
+		return nil
+	})
+	require.NoError(t, err)
+	return fs, errs
+}
+
+func readFile(t *testing.T, path string) ([]*failure, []error) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return readAll(t, path, string(data))
+}
+
+func TestDetectForms(t *testing.T) {
+	tests := []struct {
+		file  string
+		forms []string
+		names []string
+	}{
+		{"testdata/inputs/reset-dump.json", []string{formDump}, []string{"testdata/inputs/reset-dump.json"}},
+		{"testdata/inputs/three.jsonl", []string{formDump, formDump, formDump},
+			[]string{"testdata/inputs/three.jsonl:1", "testdata/inputs/three.jsonl:3", "testdata/inputs/three.jsonl:4"}},
+		{"testdata/inputs/bare-chain.json", []string{formChain}, []string{"testdata/inputs/bare-chain.json"}},
+		{"../../testdata/corpus/uv-14171-streamed-unpack.txt", []string{formText}, []string{"../../testdata/corpus/uv-14171-streamed-unpack.txt"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			fs, errs := readFile(t, tt.file)
+			require.Empty(t, errs)
+			require.Len(t, fs, len(tt.forms))
+			for i, f := range fs {
+				assert.Equal(t, tt.forms[i], f.form)
+				assert.Equal(t, tt.names[i], f.name)
+				assert.NotEmpty(t, f.dump.Chain.Layers)
+			}
+		})
+	}
+}
+
+// TestDetectByContent: the file name says nothing; the same bytes read
+// the same under any name.
+func TestDetectByContent(t *testing.T) {
+	dump, err := os.ReadFile("testdata/inputs/reset-dump.json")
+	require.NoError(t, err)
+	for _, name := range []string{"x.txt", "x", "x.log"} {
+		fs, errs := readAll(t, name, string(dump))
+		require.Empty(t, errs)
+		require.Len(t, fs, 1)
+		assert.Equal(t, formDump, fs[0].form)
+		require.NotNil(t, fs[0].expect)
+		assert.Equal(t, policy.Resume, fs[0].expect.Action)
+	}
+	fs, errs := readAll(t, "x.json", "read: connection reset by peer\n")
+	require.Empty(t, errs)
+	require.Len(t, fs, 1)
+	assert.Equal(t, formText, fs[0].form)
+}
+
+func TestDocumentOfSeveralDumps(t *testing.T) {
+	dump, err := os.ReadFile("testdata/inputs/reset-dump.json")
+	require.NoError(t, err)
+	two := "\n" + string(dump) + string(dump)
+	fs, errs := readAll(t, "two.json", two)
+	require.Empty(t, errs)
+	require.Len(t, fs, 2)
+	assert.Equal(t, "two.json:2", fs[0].name)
+	assert.Equal(t, fmt.Sprintf("two.json:%d", 2+strings.Count(string(dump), "\n")), fs[1].name)
+}
+
+// TestLocatedErrors checks that every unreadable record is reported with
+// the input's name and, for JSON, the line and column, and that reading
+// goes on after a bad line of JSON Lines.
+func TestLocatedErrors(t *testing.T) {
+	tests := []struct {
+		file   string
+		good   int
+		errors []string
+	}{
+		{"testdata/inputs/broken.jsonl", 2, []string{
+			`testdata/inputs/broken.jsonl:2:`,
+			`testdata/inputs/broken.jsonl:3: chain layer 1: parent 5 is not an earlier layer`,
+			`testdata/inputs/broken.jsonl:4:`,
+			`testdata/inputs/broken.jsonl:5: unsupported dump schema 7`,
+		}},
+		{"testdata/inputs/broken-doc.json", 0, []string{
+			`testdata/inputs/broken-doc.json:6:75: invalid JSON: invalid character '}' looking for beginning of object key string`,
+		}},
+		{"testdata/inputs/not-a-dump.json", 0, []string{`testdata/inputs/not-a-dump.json:1: neither a dump`}},
+		{"testdata/inputs/empty.txt", 0, []string{"testdata/inputs/empty.txt: empty input"}},
+		{"testdata/inputs/bad-header.txt", 0, []string{`testdata/inputs/bad-header.txt:1: header: expect "sideways"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			fs, errs := readFile(t, tt.file)
+			assert.Len(t, fs, tt.good)
+			require.Len(t, errs, len(tt.errors))
+			for i, want := range tt.errors {
+				assert.True(t, strings.HasPrefix(errs[i].Error(), want), "error %d:\n got %s\nwant %s...", i, errs[i], want)
+				var ie *inputError
+				assert.True(t, errors.As(errs[i], &ie), "error %d is an *inputError", i)
+			}
+		})
+	}
+}
+
+func TestLocatedColumn(t *testing.T) {
+	_, errs := readAll(t, "in.jsonl", "{\"schema\":1,\"chain\":{\"layers\":[{\"message\":\"x\",\"parent\":-1}]},\"state\":{}}\n{\"schema\": 1, \"state\": {\"attempt\": \"two\"}}\n")
+	require.Len(t, errs, 1)
+	var ie *inputError
+	require.ErrorAs(t, errs[0], &ie)
+	assert.Equal(t, 2, ie.Line)
+	assert.Equal(t, 36, ie.Col, "%v: the column of \"two\"", errs[0])
+	assert.Contains(t, errs[0].Error(), "attempt")
+}
+
+func TestHeader(t *testing.T) {
+	tests := []struct {
+		text    string
+		body    string
+		expect  *policy.Expect
+		flags   []string // flags that must be set
+		wantErr string
+	}{
+		{"boom\n", "boom\n", nil, nil, ""},
+		{"# just a comment\nboom", "boom", nil, nil, ""},
+		{"# expect: retry\n# rule: transport\nboom", "boom", &policy.Expect{Action: policy.Retry, Rule: "transport"}, nil, ""},
+		{"# EXPECT: fail\n# flags: --phase body --bytes 5\nboom", "boom", &policy.Expect{Action: policy.Fail}, []string{"phase", "bytes"}, ""},
+		{"# expect: maybe\nboom", "", nil, nil, `expect "maybe"`},
+		{"# rule: x\nboom", "", nil, nil, `"rule:" without "expect:"`},
+		{"# flags: --phase sideways\nboom", "", nil, nil, `invalid --phase "sideways"`},
+		{"# flags: --nope\nboom", "", nil, nil, "flag provided but not defined"},
+		{"# flags: body\nboom", "", nil, nil, `unexpected argument "body"`},
+	}
+	for _, tt := range tests {
+		h, body, err := parseHeader(tt.text)
+		if tt.wantErr != "" {
+			assert.ErrorContains(t, err, tt.wantErr, "%q", tt.text)
+			assert.Positive(t, h.errLine, "%q: error line", tt.text)
+			continue
+		}
+		require.NoError(t, err, "%q", tt.text)
+		assert.Equal(t, tt.body, body, "%q", tt.text)
+		assert.Equal(t, tt.expect, h.expect, "%q", tt.text)
+		for _, f := range tt.flags {
+			assert.True(t, h.flags.set(f), "%q: flag %s", tt.text, f)
+		}
+	}
+}
+
+func TestInferState(t *testing.T) {
+	tests := []struct {
+		text     string
+		phase    policy.Phase
+		method   string
+		status   int
+		protocol string
+	}{
+		{"dial tcp 127.0.0.1:8080: connect: connection refused", policy.PhaseConnect, "GET", 0, ""},
+		{`Get "https://x/a.zip": read tcp 1.2.3.4:5->6.7.8.9:443: read: connection reset by peer`, policy.PhaseHeaders, "GET", 0, ""},
+		{"read tcp 1.2.3.4:5->6.7.8.9:443: read: connection reset by peer", policy.PhaseBody, "GET", 0, ""},
+		{"failed to unpack `x`: error decoding response body: connection reset", policy.PhaseBody, "GET", 0, ""},
+		{"archive/tar: invalid tar header", policy.PhaseUnpack, "GET", 0, ""},
+		{"gzip: invalid checksum", policy.PhaseUnpack, "GET", 0, ""},
+		{"write /x: no space left on device", policy.PhaseUnpack, "GET", 0, ""},
+		{"rename /x/.staging /x/python: permission denied", policy.PhaseCommit, "GET", 0, ""},
+		{"unexpected status code 503 Service Unavailable", policy.PhaseHeaders, "GET", 503, ""},
+		{"HTTP status client error (429 Too Many Requests) for url (https://x/)", policy.PhaseHeaders, "GET", 429, ""},
+		{`Put "http://127.0.0.1:443/x": EOF`, "", "PUT", 0, ""},
+		{"stream error: stream ID 3; REFUSED_STREAM; received from peer", policy.PhaseHeaders, "GET", 0, "HTTP/2.0"},
+		{"http2: server sent GOAWAY and closed the connection", policy.PhaseBody, "GET", 0, "HTTP/2.0"},
+		{"something odd", "", "GET", 0, ""},
+	}
+	for _, tt := range tests {
+		st, notes := inferState(tt.text)
+		assert.Equal(t, tt.phase, st.Phase, "%q", tt.text)
+		assert.Equal(t, tt.method, st.Request.Method, "%q", tt.text)
+		assert.Equal(t, tt.status, st.Response.Status, "%q", tt.text)
+		assert.Equal(t, tt.protocol, st.Response.Protocol, "%q", tt.text)
+		assert.Equal(t, 1, st.Attempt)
+		assert.Equal(t, int64(-1), st.TotalExpected)
+		assert.Contains(t, notes, "phase", "the phase is always explained")
+		if tt.phase != "" {
+			assert.Contains(t, notes["phase"], "inferred from")
+		}
+	}
+}
+
+// TestFlagsOverride: flags beat the header, which beats inference, and
+// they drop the "inferred" note of what they set.
+func TestFlagsOverride(t *testing.T) {
+	sf := &stateFlags{}
+	fs := newFlagSet("t")
+	sf.register(fs)
+	require.NoError(t, fs.Parse([]string{"--phase", "unpack", "--attempt", "3", "--resumable", "--method", "post", "--retry-after", "2s"}))
+	require.NoError(t, sf.check())
+	var got []*failure
+	rd := &reader{flags: sf, onError: func(err error) { t.Error(err) }}
+	require.NoError(t, rd.read("in", strings.NewReader("# flags: --phase body --attempt 2 --bytes 7\nread: connection reset by peer\n"), func(f *failure) error {
+		got = append(got, f)
+		return nil
+	}))
+	require.Len(t, got, 1)
+	st := got[0].dump.State
+	assert.Equal(t, policy.PhaseUnpack, st.Phase)
+	assert.Equal(t, 3, st.Attempt)
+	assert.Equal(t, int64(7), st.BytesReceived, "from the header")
+	assert.True(t, st.Response.Resumable)
+	assert.Equal(t, "POST", st.Request.Method)
+	assert.False(t, st.Request.Idempotent, "POST is not idempotent")
+	assert.NotContains(t, got[0].notes, "phase")
+	assert.NotContains(t, got[0].notes, "attempt")
+	assert.Equal(t, 2.0, got[0].dump.Chain.Layers[0].Attrs.RetryAfter)
+}
+
+func TestStateFlagsCheck(t *testing.T) {
+	for _, args := range [][]string{
+		{"--phase", "later"}, {"--attempt", "0"}, {"--bytes", "-1"}, {"--total", "-2"},
+		{"--status", "99"}, {"--status", "600"}, {"--elapsed", "-1s"}, {"--retry-after", "-1s"},
+	} {
+		sf := &stateFlags{}
+		fs := newFlagSet("t")
+		sf.register(fs)
+		require.NoError(t, fs.Parse(args))
+		assert.Error(t, sf.check(), "%q", args)
+	}
+}
