@@ -50,8 +50,11 @@ const (
 // "<Op> <Entry>: <Err>", for example
 // "unpacking python/lib/libpython3.so: read tcp 127.0.0.1:80: connection reset by peer".
 type Error struct {
-	// Op is what Extract was doing: "unpacking", "reading header",
-	// "verifying", "staging", "committing".
+	// Op is what Extract was doing: "staging" (preparing the staging
+	// directory), "reading archive" (detecting the format), "reading
+	// header" or "reading header after <entry>", "unpacking" (an entry),
+	// "verifying" (draining the decoder past the end-of-archive marker),
+	// "committing" (the rename into place) or "syncing".
 	Op string
 	// Entry is the archive entry being unpacked (as named in the archive),
 	// or "" when the failure is not tied to one.

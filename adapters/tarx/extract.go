@@ -41,8 +41,10 @@ const (
 // Extract unpacks the tar, tar.gz or tar.zst archive read from r into a new
 // directory dest, whose parent must exist. The tree appears at dest only
 // once the whole archive has been read and verified; on error dest is as it
-// was. Any error returned is an *Error. See the package documentation for
-// what is refused and what is kept.
+// was (with one exception: with Options.Sync, a failure to fsync the parent
+// directory after the rename is reported with Op "syncing" and the tree in
+// place). Any error returned is an *Error. See the package documentation
+// for what is refused and what is kept.
 func Extract(ctx context.Context, r io.Reader, dest string, opts Options) (Stats, error) {
 	return extract(ctx, r, dest, opts, defaultDecoders())
 }
@@ -115,7 +117,8 @@ func extract(ctx context.Context, r io.Reader, dest string, opts Options, dec de
 	_ = stg.remove()
 	if opts.Sync {
 		if err := syncDir(parent); err != nil {
-			return st, &Error{Op: "committing", Err: err}
+			// The tree is in place but its name may not be durable.
+			return st, &Error{Op: "syncing", Err: err}
 		}
 	}
 	return st, nil
@@ -209,7 +212,12 @@ func (u *unpacker) run(r io.Reader, dec decoders) error {
 		u.stream.err = err
 		return u.fail("reading archive", "", err)
 	}
-	defer d.Close()
+	closed := false
+	defer func() {
+		if !closed {
+			_ = d.Close() // a failure is already being reported
+		}
+	}()
 	u.stream = tarStream{r: d, in: &u.in, ratio: u.limits.Ratio, err: u.stream.err}
 	u.tr = tar.NewReader(&u.stream)
 	u.buf = make([]byte, copyBufferSize)
@@ -217,8 +225,12 @@ func (u *unpacker) run(r io.Reader, dec decoders) error {
 	if err := u.entries(); err != nil {
 		return err
 	}
-	if err := u.drain(d); err != nil {
+	if err := u.drain(); err != nil {
 		return err
+	}
+	closed = true
+	if err := d.Close(); err != nil {
+		return u.fail("verifying", "", err)
 	}
 	if err := u.finishDirs(); err != nil {
 		return err
@@ -300,7 +312,7 @@ func (u *unpacker) skipRest() error {
 // drain reads the decoder to its end after the end-of-archive marker:
 // archive/tar stops at the marker, before the gzip trailer or the last zstd
 // block, and only reading on verifies the CRC-32 or checksum there.
-func (u *unpacker) drain(d decoder) error {
+func (u *unpacker) drain() error {
 	start := u.stream.n
 	for {
 		_, err := u.stream.Read(u.buf)
@@ -316,9 +328,6 @@ func (u *unpacker) drain(d decoder) error {
 		if err := u.ctx.Err(); err != nil {
 			return u.fail("verifying", "", err)
 		}
-	}
-	if err := d.Close(); err != nil {
-		return u.fail("verifying", "", err)
 	}
 	return nil
 }

@@ -85,9 +85,13 @@ func (st *staging) commit(dest string, replace bool) error {
 	if err == nil || !errors.Is(err, errUnsupported) {
 		return err
 	}
-	// No atomic swap here: move the old tree aside inside the staging
-	// directory, so that if we die now the next cleanup finds it, and put it
-	// back if the new tree cannot take its place.
+	return st.replaceAside(dest)
+}
+
+// replaceAside replaces dest without an atomic swap: it moves the old tree
+// aside inside the staging directory, so that if we die now the next
+// cleanup finds it, and puts it back if the new tree cannot take its place.
+func (st *staging) replaceAside(dest string) error {
 	aside := filepath.Join(st.dir, asideName)
 	if err := os.Rename(dest, aside); err != nil {
 		return err
