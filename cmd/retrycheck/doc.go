@@ -219,11 +219,14 @@
 //	$ retrycheck fetch --to ./python https://example.com/python-3.12.tar.gz
 //	$ retrycheck fetch --policy ci.yaml --dump-dir faults --sha256 9f2c... --to out URL
 //	$ retrycheck explain faults/fault-20250101T120000.000000000Z-0a1b2c3d4e5f.json
+//	$ retrycheck fetch --demo --to /tmp/demo
 //
 // Flags:
 //
 //	--ca FILE
 //		trust the PEM certificates in FILE as well as the system's
+//	--demo
+//		instead of URL, fetch a generated archive from a local server that resets the connection three times
 //	--dump-dir DIR
 //		record every failure as a dump in DIR, for retrycheck explain
 //	--h2c

@@ -3,7 +3,6 @@ package main
 import (
 	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
@@ -24,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/klauspost/compress/gzip"
 	"golang.org/x/term"
 
 	"github.com/faultline-go/faultline/adapters/httpx"
@@ -128,11 +128,14 @@ type fetchSummary struct {
 }
 
 func (cl *cli) fetch(ctx context.Context, ff *fetchFlags, args []string) int {
+	if ff.to == "" {
+		return cl.usagef("--to DIR is required")
+	}
 	if ff.demo {
 		if len(args) != 0 {
 			return cl.usagef("--demo takes no URL")
 		}
-		d, err := startDemo(ff.h2c)
+		d, err := startDemo()
 		if err != nil {
 			cl.errorf("--demo: %v", err)
 			return exitFail
@@ -151,9 +154,6 @@ func (cl *cli) fetch(ctx context.Context, ff *fetchFlags, args []string) int {
 	url := args[0]
 	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
 		return cl.usagef("URL %q: want http:// or https://", url)
-	}
-	if ff.to == "" {
-		return cl.usagef("--to DIR is required")
 	}
 	var opts httpx.Options
 	if ff.sha256 != "" {
@@ -215,7 +215,17 @@ func (cl *cli) fetch(ctx context.Context, ff *fetchFlags, args []string) int {
 	res, err := c.Do(ctx, url, f.consume, &opts)
 	prog.stop()
 
-	sum := fetchSummary{
+	sum := f.summary(url, ff, res, err)
+	cl.fetchReport(sum)
+	if err != nil {
+		return exitFail
+	}
+	return exitOK
+}
+
+// summary sums up the fetch that Client.Do ended with res and err.
+func (f *fetcher) summary(url string, ff *fetchFlags, res httpx.Result, err error) *fetchSummary {
+	sum := &fetchSummary{
 		URL: url, Dest: ff.to, OK: err == nil,
 		Bytes: res.Bytes, BytesServed: res.BytesServed,
 		Attempts: res.Attempts, Resumes: res.Resumes, Restarts: res.Restarts,
@@ -227,25 +237,22 @@ func (cl *cli) fetch(ctx context.Context, ff *fetchFlags, args []string) int {
 	if ff.dumpDir != "" {
 		sum.Dumps = f.decisions
 	}
-	if err != nil {
-		sum.Error = err.Error()
-		sum.Kind = f.last.Input.Error.Kind
-		if he := (*httpx.Error)(nil); errors.As(err, &he) {
-			d := he.Decision
-			d.Trace = nil
-			sum.Decision = &d
-		}
-		if sum.Kind == "" {
-			// No decision was made (the request could not even be
-			// built): classify the error as the policy would have.
-			sum.Kind = classify.Classify(chain.Walk(err)).Kind
-		}
+	if err == nil {
+		return sum
 	}
-	cl.fetchReport(&sum)
-	if err != nil {
-		return exitFail
+	sum.Error = err.Error()
+	sum.Kind = f.last.Input.Error.Kind
+	if he := (*httpx.Error)(nil); errors.As(err, &he) {
+		d := he.Decision
+		d.Trace = nil
+		sum.Decision = &d
 	}
-	return exitOK
+	if sum.Kind == "" {
+		// No decision was made (the request could not even be built):
+		// classify the error as the policy would have.
+		sum.Kind = classify.Classify(chain.Walk(err)).Kind
+	}
+	return sum
 }
 
 // fetcher carries one fetch: the consumer Client.Do calls, and the hooks
@@ -433,8 +440,8 @@ type demo struct {
 // of the archive for a client that resumes (each offset counts within its
 // own response): a TCP reset, a stream reset (a bare close on HTTP/1.1)
 // and a body cut short of its length.
-func startDemo(h2c bool) (*demo, error) {
-	archive, err := demoArchive(400, 64<<10)
+func startDemo() (*demo, error) {
+	archive, err := demoArchive(400, 32<<10)
 	if err != nil {
 		return nil, err
 	}
