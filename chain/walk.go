@@ -1,6 +1,9 @@
 package chain
 
-import "reflect"
+import (
+	"reflect"
+	"sync"
+)
 
 // Default caps, used when the corresponding Walker field is zero.
 const (
@@ -64,9 +67,9 @@ type pending struct {
 	via    Via
 }
 
-// walk is the state of one Walk, allocated once. Its small arrays are the
-// first backing stores of its slices, so a typical chain costs this, its
-// Layers, and what the errors' own Error methods allocate.
+// walk is the state of one Walk. Its small arrays are the first backing
+// stores of its slices, and the state is reused from walks, so a typical
+// chain costs its Layers and what the errors' own Error methods allocate.
 type walk struct {
 	unwrappers                    []Unwrapper
 	maxDepth, maxLayers, maxWidth int
@@ -77,7 +80,6 @@ type walk struct {
 	errs                          []error // live error of each layer, for cycle checks; nil for text layers
 	stack                         []pending
 	kids                          []error
-	attrs                         Attrs  // the layer being visited
 	scratch                       *Attrs // handed to Unwrappers, allocated on first use
 	errsArr                       [16]error
 	stackArr                      [8]pending
@@ -95,16 +97,15 @@ func (w *Walker) Walk(err error) Chain {
 		c.GOOS, c.GOARCH = platform()
 		return c
 	}
-	st := &walk{
-		unwrappers:    w.Unwrappers,
-		maxDepth:      capOr(w.MaxDepth, DefaultMaxDepth),
-		maxLayers:     capOr(w.MaxLayers, DefaultMaxLayers),
-		maxWidth:      capOr(w.MaxWidth, DefaultMaxWidth),
-		maxMessage:    capOr(w.MaxMessage, DefaultMaxMessage),
-		textFallback:  !w.NoTextFallback,
-		fieldFallback: !w.NoFieldFallback,
-		builtins:      !w.NoBuiltins,
-	}
+	st := walks.Get().(*walk)
+	st.unwrappers = w.Unwrappers
+	st.maxDepth = capOr(w.MaxDepth, DefaultMaxDepth)
+	st.maxLayers = capOr(w.MaxLayers, DefaultMaxLayers)
+	st.maxWidth = capOr(w.MaxWidth, DefaultMaxWidth)
+	st.maxMessage = capOr(w.MaxMessage, DefaultMaxMessage)
+	st.textFallback = !w.NoTextFallback
+	st.fieldFallback = !w.NoFieldFallback
+	st.builtins = !w.NoBuiltins
 	st.c.Schema = SchemaVersion
 	st.c.GOOS, st.c.GOARCH = platform()
 	// Most chains have fewer than 8 layers; Layer is large, so start small.
@@ -114,7 +115,24 @@ func (w *Walker) Walk(err error) Chain {
 	st.kids = st.kidsArr[:0]
 	st.run()
 	st.finish()
-	return st.c
+	c := st.c
+	st.release()
+	return c
+}
+
+// walks holds walk states for reuse: one is over a kilobyte, and a walk
+// would otherwise allocate it every time.
+var walks = sync.Pool{New: func() any { return new(walk) }}
+
+// release returns st to walks, dropping every reference it holds to the
+// errors and the Chain of the walk just done.
+func (st *walk) release() {
+	scratch := st.scratch
+	if scratch != nil {
+		*scratch = Attrs{}
+	}
+	*st = walk{scratch: scratch}
+	walks.Put(st)
 }
 
 func capOr(v, def int) int {
@@ -179,11 +197,11 @@ func (st *walk) visit(p pending) {
 	st.errs = append(st.errs, p.err)
 	st.linkParent(idx)
 
-	st.attrs = Attrs{}
-	hidden, recognised := st.unwrap(p.err, msg)
-	describe(p.err, &st.attrs)
-	timeoutFlags(p.err, &st.attrs)
-	st.c.Layers[idx].Attrs = st.attrs
+	// Nothing appends to Layers until the attributes are in.
+	a := &st.c.Layers[idx].Attrs
+	hidden, recognised := st.unwrap(p.err, msg, a)
+	describe(p.err, a)
+	timeoutFlags(p.err, a)
 
 	st.kids = st.kids[:0]
 	via := ViaUnwrapper
@@ -252,9 +270,10 @@ func ownText(msg, child string) string {
 	return msg
 }
 
-// unwrap consults the Unwrappers, then the built-ins. It reports the hidden
-// cause an unwrapper exposed and whether any recognised err.
-func (st *walk) unwrap(err error, msg string) (cause error, ok bool) {
+// unwrap consults the Unwrappers, then the built-ins, which record in a
+// what they find. It reports the hidden cause an unwrapper exposed and
+// whether any recognised err.
+func (st *walk) unwrap(err error, msg string, a *Attrs) (cause error, ok bool) {
 	for _, u := range st.unwrappers {
 		// The interface call lets the scratch escape; allocate it only
 		// for walkers that have Unwrappers.
@@ -263,12 +282,12 @@ func (st *walk) unwrap(err error, msg string) (cause error, ok bool) {
 		}
 		*st.scratch = Attrs{}
 		if cause, ok = callUnwrapper(u, err, st.scratch); ok {
-			st.attrs = *st.scratch
+			*a = *st.scratch
 			return cause, true
 		}
 	}
 	if st.builtins {
-		return builtinUnwrap(err, msg, &st.attrs)
+		return builtinUnwrap(err, msg, a)
 	}
 	return nil, false
 }
@@ -378,8 +397,12 @@ func sameError(a, b error) bool {
 		return false
 	}
 	ta := reflect.TypeOf(a)
-	if ta != reflect.TypeOf(b) || !ta.Comparable() {
+	if ta != reflect.TypeOf(b) {
 		return false
 	}
-	return safeEqual(a, b)
+	if ta.Kind() == reflect.Pointer {
+		// Most errors are pointers, whose comparison cannot panic.
+		return a == b
+	}
+	return ta.Comparable() && safeEqual(a, b)
 }

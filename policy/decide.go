@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/cel-go/cel"
@@ -12,13 +13,18 @@ import (
 )
 
 // activation resolves the CEL variables of one decision without building a
-// map: the values are pointers into the Input, which the native type
-// adapter reads field by field as rules ask for them.
+// map. It holds its own copy of the Input, so that one allocation serves
+// the whole decision; the struct variables are pointers into it, which
+// the native type adapter reads field by field as rules ask for them. The
+// other values are converted to CEL values at most once per decision.
 type activation struct {
-	in      *Input
+	in      Input
 	attempt attemptVars
 	backoff time.Duration
 	limits  *Limits
+	// Converted on first use: an interface holding a string, a duration
+	// or a list costs an allocation each time it is made.
+	phase, history, backoffVal, timeLeft ref.Val
 }
 
 func (a *activation) ResolveName(name string) (any, bool) {
@@ -27,19 +33,31 @@ func (a *activation) ResolveName(name string) (any, bool) {
 	case varError:
 		return &a.in.Error, true
 	case varPhase:
-		return types.String(s.Phase), true
+		if a.phase == nil {
+			a.phase = types.String(s.Phase)
+		}
+		return a.phase, true
 	case varAttempt:
 		return &a.attempt, true
 	case varHistory:
-		return s.History, true
+		if a.history == nil {
+			a.history = types.NewStringList(types.DefaultTypeAdapter, s.History)
+		}
+		return a.history, true
 	case varRequest:
 		return &s.Request, true
 	case varResponse:
 		return &s.Response, true
 	case varBackoff:
-		return types.Duration{Duration: a.backoff}, true
+		if a.backoffVal == nil {
+			a.backoffVal = types.Duration{Duration: a.backoff}
+		}
+		return a.backoffVal, true
 	case varTimeLeft:
-		return types.Duration{Duration: s.TimeLeft}, true
+		if a.timeLeft == nil {
+			a.timeLeft = types.Duration{Duration: s.TimeLeft}
+		}
+		return a.timeLeft, true
 	case varCallerDone:
 		return types.Bool(s.CallerDone), true
 	case varLimits:
@@ -50,22 +68,38 @@ func (a *activation) ResolveName(name string) (any, bool) {
 
 func (a *activation) Parent() interpreter.Activation { return nil }
 
+// activations holds activations for reuse: one is most of the memory a
+// decision allocates.
+var activations = sync.Pool{New: func() any { return new(activation) }}
+
+// newActivation returns the activation of one decision on a copy of *in,
+// from activations; release gives it back.
 func newActivation(in *Input, backoff time.Duration, l *Limits) *activation {
-	s := &in.State
-	return &activation{
-		in: in,
-		attempt: attemptVars{
-			Number:         int64(s.Attempt),
-			Resumes:        int64(s.Resumes),
-			Restarts:       int64(s.Restarts),
-			Elapsed:        s.Elapsed,
-			BytesReceived:  s.BytesReceived,
-			TotalExpected:  s.TotalExpected,
-			BytesRefetched: s.BytesRefetched,
-			LastDelay:      s.LastDelay,
-		},
-		backoff: backoff,
-		limits:  l,
+	a := activations.Get().(*activation)
+	a.reset(in, backoff, l)
+	return a
+}
+
+// release returns a to activations. Nothing of a outlives the decision:
+// the Decision holds strings only, which never point into a.
+func (a *activation) release() {
+	*a = activation{}
+	activations.Put(a)
+}
+
+// reset makes a the activation of one decision on a copy of *in.
+func (a *activation) reset(in *Input, backoff time.Duration, l *Limits) {
+	*a = activation{in: *in, backoff: backoff, limits: l}
+	s := &a.in.State
+	a.attempt = attemptVars{
+		Number:         int64(s.Attempt),
+		Resumes:        int64(s.Resumes),
+		Restarts:       int64(s.Restarts),
+		Elapsed:        s.Elapsed,
+		BytesReceived:  s.BytesReceived,
+		TotalExpected:  s.TotalExpected,
+		BytesRefetched: s.BytesRefetched,
+		LastDelay:      s.LastDelay,
 	}
 }
 
@@ -92,6 +126,7 @@ func (e *EvalError) Unwrap() error { return e.Err }
 func (p *Policy) decide(ctx context.Context, in Input, backoff time.Duration, trace bool) (Decision, error) {
 	in = boundInput(in)
 	act := newActivation(&in, backoff, &p.limits)
+	defer act.release()
 	var d Decision
 	var idx int
 	var err error
@@ -148,7 +183,7 @@ func (p *Policy) decide(ctx context.Context, in Input, backoff time.Duration, tr
 			}
 		}
 	}
-	p.guard(&d, &in)
+	p.guard(&d, &act.in)
 	return d, nil
 }
 
@@ -186,7 +221,7 @@ func (p *Policy) traceRules(ctx context.Context, act *activation) (int, []RuleRe
 	}
 	var total uint64
 	for i, r := range p.rules {
-		v, det, err := r.when.ContextEval(ctx, act)
+		v, det, err := evalDetails(ctx, r.when, act)
 		if det != nil && det.ActualCost() != nil {
 			total += *det.ActualCost()
 		}
@@ -197,9 +232,7 @@ func (p *Policy) traceRules(ctx context.Context, act *activation) (int, []RuleRe
 			if b, ok := v.(types.Bool); ok {
 				if b {
 					trace[i].Matched = true
-					for j := i + 1; j < len(p.rules); j++ {
-						trace[j].Note = fmt.Sprintf("not evaluated: rule %q matched first", r.name)
-					}
+					notEvaluated(trace[i+1:], fmt.Sprintf("not evaluated: rule %q matched first", r.name))
 					return i, trace, nil
 				}
 				continue
@@ -207,16 +240,22 @@ func (p *Policy) traceRules(ctx context.Context, act *activation) (int, []RuleRe
 			err = fmt.Errorf("condition is %s, not a bool", v.Type().TypeName())
 		}
 		trace[i].Note = "evaluation failed: " + err.Error()
-		for j := i + 1; j < len(p.rules); j++ {
-			trace[j].Note = fmt.Sprintf("not evaluated: rule %q failed", r.name)
-		}
+		notEvaluated(trace[i+1:], fmt.Sprintf("not evaluated: rule %q failed", r.name))
 		return i, trace, &EvalError{Policy: p.name, Rule: r.name, What: "when", Err: err}
 	}
 	return -1, trace, nil
 }
 
+// notEvaluated gives the rules of trace, which were not reached, the same
+// note, formatted once.
+func notEvaluated(trace []RuleResult, note string) {
+	for i := range trace {
+		trace[i].Note = note
+	}
+}
+
 func eval(ctx context.Context, prg cel.Program, act *activation) (ref.Val, error) {
-	v, _, err := prg.ContextEval(ctx, act)
+	v, _, err := evalDetails(ctx, prg, act)
 	if err != nil {
 		return nil, err
 	}
@@ -224,4 +263,15 @@ func eval(ctx context.Context, prg cel.Program, act *activation) (ref.Val, error
 		return nil, v.(*types.Err)
 	}
 	return v, nil
+}
+
+// evalDetails evaluates prg under ctx. A context that can never be done
+// cannot interrupt anything, so it is left out: ContextEval would derive a
+// cancelable context from it on every call, at the cost of three
+// allocations. The cost limit applies either way.
+func evalDetails(ctx context.Context, prg cel.Program, act *activation) (ref.Val, *cel.EvalDetails, error) {
+	if ctx != nil && ctx.Done() == nil {
+		return prg.Eval(act)
+	}
+	return prg.ContextEval(ctx, act)
 }

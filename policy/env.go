@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"reflect"
+	"sync"
 	"time"
 
 	"github.com/google/cel-go/cel"
@@ -61,17 +62,26 @@ const (
 	maxRules = 128
 )
 
-// baseEnv builds the CEL environment every policy starts from.
-func baseEnv() (*cel.Env, error) {
+// baseEnv returns the CEL environment every policy starts from. It is
+// built once per process, since a *cel.Env is immutable (Extend returns a
+// new one) and building it takes some thousand allocations.
+var baseEnv = sync.OnceValues(newBaseEnv)
+
+// newBaseEnv builds the environment baseEnv caches.
+func newBaseEnv() (*cel.Env, error) {
+	structs := []reflect.Type{
+		reflect.TypeFor[classify.Facts](),
+		reflect.TypeFor[attemptVars](),
+		reflect.TypeFor[Request](),
+		reflect.TypeFor[Response](),
+		reflect.TypeFor[Limits](),
+	}
+	native := []any{ext.ParseStructTags(true)}
+	for _, t := range structs {
+		native = append(native, t)
+	}
 	return cel.NewEnv(
-		ext.NativeTypes(
-			ext.ParseStructTags(true),
-			reflect.TypeFor[classify.Facts](),
-			reflect.TypeFor[attemptVars](),
-			reflect.TypeFor[Request](),
-			reflect.TypeFor[Response](),
-			reflect.TypeFor[Limits](),
-		),
+		ext.NativeTypes(native...),
 		cel.Variable(varError, cel.ObjectType("classify.Facts")),
 		cel.Variable(varPhase, cel.StringType),
 		cel.Variable(varAttempt, cel.ObjectType("policy.attemptVars")),
@@ -94,6 +104,7 @@ func baseEnv() (*cel.Env, error) {
 		cel.EagerlyValidateDeclarations(true),
 		cel.ParserExpressionSizeLimit(maxRules*(maxExprLen+32)),
 		cel.ParserRecursionLimit(2*maxRules+64),
+		fastFields(structs...),
 	)
 }
 
