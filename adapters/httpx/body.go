@@ -14,6 +14,7 @@ import (
 	"net/http/httptrace"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/faultline-go/faultline/policy"
@@ -25,7 +26,8 @@ import (
 // stream. When the download cannot continue (see ErrRestart) or the policy
 // gives up, Read returns the error, and every later Read returns it too.
 // At the end, the length and, if given, the SHA-256 are checked before
-// io.EOF is returned.
+// io.EOF is returned. Reads smaller than 64 KiB are served from a buffer
+// of that size, which Close releases.
 //
 // A Body is not safe for concurrent use.
 type Body struct {
@@ -43,12 +45,20 @@ type Body struct {
 	idle   *idleWatch
 	phase  policy.Phase // of the last failure
 
-	delivered    int64
+	// received counts the body bytes taken from responses and hashed:
+	// the consumer has all of them but buf[r:w].
+	received     int64
 	total        int64 // -1: unknown
+	end          int64 // where the current response's bytes end; -1: unknown
 	validator    string
 	acceptRanges bool
-	hash         hash.Hash // of the bytes delivered
+	hash         hash.Hash // of the bytes received
 	seed         maphash.Seed
+
+	// buf holds bytes received but not yet read, for reads smaller than
+	// it: one read of the network serves many of them (see Read).
+	buf  []byte
+	r, w int
 
 	err     error
 	restart *RestartError
@@ -61,7 +71,7 @@ type Body struct {
 var errIdle = errors.New("httpx: idle timeout")
 
 func (o *op) open(ctx context.Context, opts *Options) (*Body, error) {
-	b := &Body{o: o, ctx: ctx, url: o.url, total: -1}
+	b := &Body{o: o, ctx: ctx, url: o.url, total: -1, end: -1}
 	if opts != nil {
 		b.opts = *opts
 	}
@@ -70,6 +80,7 @@ func (o *op) open(ctx context.Context, opts *Options) (*Body, error) {
 	if _, err := http.NewRequest(http.MethodGet, b.url, nil); err != nil {
 		return nil, err
 	}
+	b.attempt()
 	if err := b.connect(false); err != nil {
 		if err = b.recover(err); err != nil {
 			b.endAttempt()
@@ -108,8 +119,22 @@ func (b *Body) Header() http.Header { return b.header }
 // Size returns the length the server announced, or -1.
 func (b *Body) Size() int64 { return b.total }
 
+// bufSize is the size of a Body's read buffer. Reads at least this large
+// go straight to the response; smaller ones are served from the buffer,
+// so that a consumer reading 4 KiB at a time (compress/gzip's
+// bufio.Reader) does not cost a system call per read. 64 KiB is what a
+// loopback or LAN socket typically has ready between two reads.
+const bufSize = 64 << 10
+
+var bufPool = sync.Pool{New: func() any { return new([bufSize]byte) }}
+
 // Read reads the body, resuming after failures as the policy decides.
 func (b *Body) Read(p []byte) (int, error) {
+	if b.r < b.w {
+		n := copy(p, b.buf[b.r:b.w])
+		b.r += n
+		return n, nil
+	}
 	switch {
 	case b.err != nil:
 		return 0, b.err
@@ -117,20 +142,92 @@ func (b *Body) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	case b.closed || b.rc == nil:
 		return 0, http.ErrBodyReadAfterClose
+	case len(p) == 0:
+		return 0, nil
+	case len(p) >= bufSize:
+		return b.fill(p)
 	}
+	if b.buf == nil {
+		b.buf = bufPool.Get().(*[bufSize]byte)[:]
+	}
+	n, err := b.fill(b.buf)
+	m := copy(p, b.buf[:n])
+	if m < n {
+		// The error, if any, is sticky (b.err, b.eof): it is returned
+		// once the buffer is drained.
+		b.r, b.w = m, n
+		return m, nil
+	}
+	return m, err
+}
+
+// WriteTo writes the body to w, resuming after failures as the policy
+// decides. io.Copy uses it, reading the network in blocks of bufSize
+// straight into the buffer that is written from.
+func (b *Body) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for {
+		if b.r == b.w && b.buf == nil && !b.closed {
+			b.buf = bufPool.Get().(*[bufSize]byte)[:]
+		}
+		if b.r == b.w && b.buf != nil {
+			// Receive into the buffer itself; what w does not take stays
+			// buffered for the next Read or WriteTo.
+			n, err := b.Read(b.buf)
+			b.r, b.w = 0, n
+			if n == 0 && err != nil {
+				if err == io.EOF {
+					err = nil
+				}
+				return total, err
+			}
+		}
+		if b.r == b.w {
+			_, err := b.Read(nil) // the sticky error, if any
+			return total, err
+		}
+		m, err := w.Write(b.buf[b.r:b.w])
+		b.r += m
+		total += int64(m)
+		switch {
+		case err != nil:
+			return total, err
+		case b.r < b.w:
+			return total, io.ErrShortWrite
+		}
+	}
+}
+
+// fill reads the next bytes of the body into p, which must not be empty,
+// resuming after failures as the policy decides and continuing with the
+// next range when a response ends short of the end (see next). Bytes it
+// returns are received and hashed.
+func (b *Body) fill(p []byte) (int, error) {
 	for {
 		b.idle.enter()
 		n, err := b.rc.Read(p)
 		b.idle.leave()
+		b.o.served += int64(n)
+		if b.end >= 0 && b.received+int64(n) > b.end {
+			// More bytes than announced (possible only without a
+			// Content-Length): the extra ones belong to no known offset.
+			n = int(b.end - b.received)
+			err = b.restartWith(fmt.Sprintf("the server sent more than the %d bytes it announced", b.end), nil)
+		}
 		if n > 0 {
 			b.hash.Write(p[:n])
-			b.delivered += int64(n)
-			b.o.served += int64(n)
+			b.received += int64(n)
 		}
-		if err == nil {
+		switch {
+		case err == nil:
 			return n, nil
-		}
-		if err == io.EOF {
+		case err == io.EOF && b.next():
+			// A 206 that stopped short of the end where it said it would:
+			// not a failure, so ask for the rest without consulting the
+			// policy.
+			b.o.continuations++
+			err = b.connect(true)
+		case err == io.EOF:
 			if err = b.atEOF(); err == nil {
 				b.eof = true
 				b.endAttempt()
@@ -139,11 +236,16 @@ func (b *Body) Read(p []byte) (int, error) {
 				}
 				return n, io.EOF
 			}
-		} else {
+		default:
 			b.phase = policy.PhaseBody
 			err = b.idleCause(err)
 		}
-		if err = b.recover(err); err != nil {
+		if err != nil {
+			if _, ok := err.(*RestartError); !ok {
+				err = b.recover(err)
+			}
+		}
+		if err != nil {
 			b.endAttempt()
 			b.err = err
 			if re, ok := err.(*RestartError); ok {
@@ -157,27 +259,42 @@ func (b *Body) Read(p []byte) (int, error) {
 	}
 }
 
+// next reports whether the current response ended, complete, before the
+// end of the representation: a 206 for less than the rest, as a server
+// that caps the size of ranges sends (RFC 9110 §14.2 lets it).
+func (b *Body) next() bool {
+	return b.end >= 0 && b.received == b.end && b.total >= 0 && b.received < b.total && b.resp != nil &&
+		b.resp.StatusCode == http.StatusPartialContent
+}
+
+// consumed returns how many bytes the consumer has read.
+func (b *Body) consumed() int64 { return b.received - int64(b.w-b.r) }
+
 // Close ends the current request. It does not fail.
 func (b *Body) Close() error {
 	b.endAttempt()
 	b.closed = true
+	if b.buf != nil {
+		bufPool.Put((*[bufSize]byte)(b.buf))
+		b.buf, b.r, b.w = nil, 0, 0
+	}
 	return nil
 }
 
 // atEOF checks a body that ended.
 func (b *Body) atEOF() error {
 	b.phase = policy.PhaseBody
-	if b.total >= 0 && b.delivered < b.total {
+	if b.total >= 0 && b.received < b.total || b.end >= 0 && b.received < b.end {
 		// Every client checks Content-Length, but not every server
 		// sends one the client can check (HTTP/2 without it).
 		return io.ErrUnexpectedEOF
 	}
-	if b.opts.Size > 0 && b.delivered != b.opts.Size {
-		return &ChecksumError{URL: b.url, WantSize: b.opts.Size, GotSize: b.delivered}
+	if b.opts.Size > 0 && b.received != b.opts.Size {
+		return &ChecksumError{URL: b.url, WantSize: b.opts.Size, GotSize: b.received}
 	}
 	if b.opts.SHA256 != nil {
 		if sum := b.hash.Sum(nil); !bytes.Equal(sum, b.opts.SHA256) {
-			return &ChecksumError{URL: b.url, WantSize: -1, GotSize: b.delivered, WantSHA256: b.opts.SHA256, GotSHA256: sum}
+			return &ChecksumError{URL: b.url, WantSize: -1, GotSize: b.received, WantSHA256: b.opts.SHA256, GotSHA256: sum}
 		}
 	}
 	return nil
@@ -188,14 +305,14 @@ func (b *Body) atEOF() error {
 func (b *Body) recover(cause error) error {
 	o := b.o
 	for {
-		d := o.decide(b.ctx, cause, b.phase, b.delivered, b.total)
+		d := o.decide(b.ctx, cause, b.phase, b.received, b.total)
 		if d.Action == policy.Fail {
 			return o.final(b.ctx, cause, d, nil)
 		}
 		if err := o.wait(b.ctx, d.Delay); err != nil {
 			return o.final(b.ctx, cause, d, err)
 		}
-		if b.delivered > 0 {
+		if b.received > 0 {
 			var ce *ChecksumError
 			if errors.As(cause, &ce) {
 				// The damage may be anywhere in what was delivered.
@@ -203,9 +320,10 @@ func (b *Body) recover(cause error) error {
 			}
 			o.resumes++
 			if o.c.OnResume != nil {
-				o.c.OnResume(o.event(b.delivered, cause))
+				o.c.OnResume(o.event(b.received, cause))
 			}
 		}
+		b.attempt()
 		cause = b.connect(d.Action == policy.Resume)
 		if cause == nil {
 			return nil
@@ -216,6 +334,15 @@ func (b *Body) recover(cause error) error {
 	}
 }
 
+// attempt counts a request made for a try: the first one, or one after a
+// failure.
+func (b *Body) attempt() {
+	b.o.attempts++
+	if b.o.c.OnAttempt != nil {
+		b.o.c.OnAttempt(b.o.event(b.received, nil))
+	}
+}
+
 // connect sends the request for what is still missing: everything, or,
 // after bytes were delivered, a range request from there when wantRange
 // and a validator allow one (RFC 9110 §14.2, §13.1.5), else the whole
@@ -223,7 +350,7 @@ func (b *Body) recover(cause error) error {
 // delivered. On success b.rc reads the first byte not yet delivered.
 func (b *Body) connect(wantRange bool) error {
 	b.endAttempt()
-	offset := b.delivered
+	offset := b.received
 	ranged := offset > 0 && wantRange && b.validator != ""
 
 	actx, cancel := context.WithCancelCause(b.ctx)
@@ -242,10 +369,6 @@ func (b *Body) connect(wantRange bool) error {
 	if ranged {
 		req.Header.Set("Range", "bytes="+strconv.FormatInt(offset, 10)+"-")
 		req.Header.Set("If-Range", b.validator)
-	}
-	b.o.attempts++
-	if b.o.c.OnAttempt != nil {
-		b.o.c.OnAttempt(b.o.event(offset, nil))
 	}
 	if d := b.o.c.idleTimeout(); d > 0 {
 		b.idle = newIdleWatch(d, cancel)
@@ -274,8 +397,9 @@ func (b *Body) connect(wantRange bool) error {
 }
 
 // checkPartial accepts a 206 only if it continues exactly where the
-// delivered bytes end, for the same representation (RFC 9110 §14.4,
-// §15.3.7).
+// received bytes end, for the same representation (RFC 9110 §14.4,
+// §15.3.7). It may end before the end of the representation; the rest is
+// asked for when it does (see next).
 func (b *Body) checkPartial(resp *http.Response, offset int64) error {
 	first, last, total, ok := parseContentRange(resp.Header.Get("Content-Range"))
 	switch {
@@ -285,14 +409,15 @@ func (b *Body) checkPartial(resp *http.Response, offset int64) error {
 		return b.restartWith(fmt.Sprintf("the server sent bytes from %d, not %d", first, offset), nil)
 	case b.total >= 0 && total != b.total:
 		return b.restartWith(fmt.Sprintf("the length changed from %d to %d", b.total, total), nil)
-	case total >= 0 && last != total-1:
-		return b.restartWith(fmt.Sprintf("the server sent bytes %d-%d, not through to the end", first, last), nil)
+	case resp.ContentLength >= 0 && resp.ContentLength != last-first+1:
+		return b.restartWith(fmt.Sprintf("Content-Range %q does not match Content-Length %d", resp.Header.Get("Content-Range"), resp.ContentLength), nil)
 	case validatorChanged(b.validator, resp.Header):
 		return b.restartWith("the validator changed", nil)
 	}
 	if b.total < 0 {
 		b.total = total
 	}
+	b.end = last + 1
 	return nil
 }
 
@@ -308,6 +433,7 @@ func (b *Body) checkFull(resp *http.Response, offset int64) error {
 		b.o.resp.Validator = b.validator
 		b.o.resp.Resumable = b.acceptRanges && b.validator != ""
 		b.hash = b.newHash()
+		b.end = b.total
 		if b.opts.Size > 0 && b.total >= 0 && b.total != b.opts.Size {
 			b.phase = policy.PhaseHeaders
 			b.endAttempt()
@@ -336,6 +462,7 @@ func (b *Body) checkFull(resp *http.Response, offset int64) error {
 	case !bytes.Equal(h.Sum(nil), b.hash.Sum(nil)):
 		return b.restartWith("the bytes sent again differ from those delivered", nil)
 	}
+	b.end = b.total
 	return nil
 }
 

@@ -106,6 +106,10 @@ type Result struct {
 	// Attempts counts requests; Resumes and Restarts count the resumes
 	// and the restarts among them.
 	Attempts, Resumes, Restarts int
+	// Continuations counts the further requests, not counted in
+	// Attempts, for the rest of a body after a 206 that ended, complete,
+	// short of the end: a server may cap the size of the ranges it serves.
+	Continuations int
 	// BytesServed counts the body bytes read off the wire over all
 	// attempts, refetched and abandoned ones included.
 	BytesServed int64
@@ -223,23 +227,23 @@ func (c *Client) Do(ctx context.Context, url string, consume func(ctx context.Co
 			o.restarted(b, b.restart)
 			continue
 		case b.err != nil:
-			return o.result(b.delivered), o.blame(cerr, b.err)
+			return o.result(b.consumed()), o.blame(cerr, b.err)
 		case cerr != nil:
 			phase := policy.PhaseUnpack
 			if ce := (*commitError)(nil); errors.As(cerr, &ce) {
 				phase = policy.PhaseCommit
 			}
-			d := o.decide(ctx, cerr, phase, b.delivered, b.total)
+			d := o.decide(ctx, cerr, phase, b.received, b.total)
 			if d.Action == policy.Fail {
-				return o.result(b.delivered), o.final(ctx, cerr, d, nil)
+				return o.result(b.consumed()), o.final(ctx, cerr, d, nil)
 			}
 			if err := o.wait(ctx, d.Delay); err != nil {
-				return o.result(b.delivered), o.final(ctx, cerr, d, err)
+				return o.result(b.consumed()), o.final(ctx, cerr, d, err)
 			}
 			o.restarted(b, &RestartError{Reason: "the consumer failed", Err: cerr})
 			continue
 		}
 		o.succeed()
-		return o.result(b.delivered), nil
+		return o.result(b.consumed()), nil
 	}
 }

@@ -22,9 +22,14 @@
 // the next request carries "Range: bytes=N-" (RFC 9110 §14.2) and
 // "If-Range" (§13.1.5) with the first response's strong ETag, or its
 // Last-Modified date if that is a strong validator. Only a 206 Partial
-// Content (§15.3.7) whose Content-Range (§14.4) starts at N, runs to the
-// end and has the same complete length is spliced on; the reader never
-// notices.
+// Content (§15.3.7) whose Content-Range (§14.4) starts at N, has the same
+// complete length and agrees with its Content-Length is spliced on; the
+// reader never notices. A 206 may end before the end of the
+// representation, as from a server that caps the size of ranges: when it
+// has delivered all it announced, the next range is asked for the same
+// way, without a decision, since nothing failed (Result.Continuations
+// counts these requests). A 206 cut short of what it announced is a
+// failure like any other broken body, and is resumed.
 //
 // When the server cannot resume — it answers 200 to the range, or gave no
 // validator to ask with — the whole representation comes again. If its
@@ -38,6 +43,15 @@
 // handles it by calling the consumer again with a fresh reader. A
 // checksum mismatch at the end always restarts, since the bad byte may be
 // anywhere.
+//
+// # Cost
+//
+// A download that never fails pays for the restart check: a CRC-32C of
+// every byte (SHA-256 when Options.SHA256 is set, since it is computed
+// anyway; a keyed 64-bit hash when there is no strong ETag). Body reads
+// the network in blocks of 64 KiB when the consumer asks for less, and
+// implements io.WriterTo, so that io.Copy reads straight into the block
+// it writes from.
 //
 // Requests ask for "Accept-Encoding: identity", so that offsets count the
 // bytes of the representation, not of a compressed transfer of it.

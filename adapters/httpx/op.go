@@ -17,22 +17,25 @@ import (
 // context, so that a Transport under a Client defers to the Client instead
 // of retrying the same failure a second time.
 type op struct {
-	c         *Client
-	decider   policy.Decider
-	method    string
-	url       string
-	host      string
-	idem      bool
-	start     time.Time
-	attempts  int
-	resumes   int
-	restarts  int
-	served    int64
-	refetched int64
-	lastDelay time.Duration
-	history   []string
-	resp      policy.Response
-	done      bool
+	c        *Client
+	decider  policy.Decider
+	method   string
+	url      string
+	host     string
+	idem     bool
+	start    time.Time
+	attempts int
+	resumes  int
+	restarts int
+	// continuations counts the requests for the next range after a
+	// complete 206 that ended short; they are not attempts.
+	continuations int
+	served        int64
+	refetched     int64
+	lastDelay     time.Duration
+	history       []string
+	resp          policy.Response
+	done          bool
 
 	lastInput    policy.Input
 	lastDecision policy.Decision
@@ -207,9 +210,9 @@ func (o *op) blame(consumeErr, bodyErr error) error {
 
 func (o *op) restarted(b *Body, why *RestartError) {
 	o.restarts++
-	o.refetched += b.delivered
+	o.refetched += b.received
 	if o.c.OnRestart != nil {
-		ev := o.event(b.delivered, why.Err)
+		ev := o.event(b.received, why.Err)
 		ev.Reason = why.Reason
 		o.c.OnRestart(ev)
 	}
@@ -229,6 +232,6 @@ func (o *op) succeed() {
 func (o *op) result(delivered int64) Result {
 	return Result{
 		Bytes: delivered, Attempts: o.attempts, Resumes: o.resumes, Restarts: o.restarts,
-		BytesServed: o.served, Duration: o.c.now().Sub(o.start),
+		Continuations: o.continuations, BytesServed: o.served, Duration: o.c.now().Sub(o.start),
 	}
 }

@@ -12,8 +12,8 @@
 // request the server receives, whatever connection it arrives on. Requests
 // past the end of the script are served faithfully. The server honours
 // Range and If-Range (RFC 9110 §14.2, §13.1.5) with 206 and 416 responses
-// and sends a strong ETag, Last-Modified and Accept-Ranges, unless a fault
-// says otherwise. It records every request and counts the body bytes it
+// (capped at Config.MaxRange bytes when set) and sends a strong ETag,
+// Last-Modified and Accept-Ranges, unless a fault says otherwise. It records every request and counts the body bytes it
 // wrote, per request and in total.
 //
 // Close stops everything the server started.

@@ -45,6 +45,10 @@ const (
 	// WrongContentRange answers a Range request with a 206 for a range one
 	// byte later than the one requested, labelled as such.
 	WrongContentRange Kind = "wrong_content_range"
+	// MislabelledRange answers a Range request with a 206 whose
+	// Content-Range names only the first half of the bytes it sends (and
+	// Content-Length counts): a malformed response.
+	MislabelledRange Kind = "mislabelled_range"
 	// RangeNotSatisfiable answers 416 with "Content-Range: bytes */size".
 	RangeNotSatisfiable Kind = "range_not_satisfiable"
 	// WeakETag sends only a weak ETag and no Last-Modified, so the

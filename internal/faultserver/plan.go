@@ -95,8 +95,15 @@ func (s *Server) respond(proto, method, target string, h http.Header) *response 
 					start = min(start+shift, size-1)
 					end = max(end, start)
 				}
+				if s.cfg.MaxRange > 0 {
+					end = min(end, start+s.cfg.MaxRange-1)
+				}
 				r.status, r.body = http.StatusPartialContent, rep.body[start:end+1]
-				r.header.Set("Content-Range", "bytes "+strconv.FormatInt(start, 10)+"-"+strconv.FormatInt(end, 10)+"/"+strconv.FormatInt(size, 10))
+				label := end
+				if f.Kind == MislabelledRange {
+					label = start + (end-start)/2
+				}
+				r.header.Set("Content-Range", "bytes "+strconv.FormatInt(start, 10)+"-"+strconv.FormatInt(label, 10)+"/"+strconv.FormatInt(size, 10))
 			}
 		}
 	}

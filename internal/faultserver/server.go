@@ -41,6 +41,11 @@ type Config struct {
 	Script []Fault
 	// StallLimit bounds a Stall fault; default 10s.
 	StallLimit time.Duration
+	// MaxRange, when positive, caps every 206 at MaxRange bytes, as
+	// servers and CDNs that limit range sizes do (RFC 9110 §14.2 allows
+	// a server to send less than asked): "Range: bytes=N-" gets bytes N
+	// to N+MaxRange-1, and a Content-Range that says so.
+	MaxRange int64
 }
 
 // Proto names the protocol a client speaks to the server.

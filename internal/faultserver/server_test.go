@@ -132,6 +132,7 @@ func TestRanges(t *testing.T) {
 		{"changed etag", []string{"Range", "bytes=500-", "If-Range", etag}, ChangeETag, 200, body, ""},
 		{"weak etag", []string{"Range", "bytes=500-", "If-Range", etag}, WeakETag, 200, body, ""},
 		{"weak etag plain range", []string{"Range", "bytes=500-"}, WeakETag, 206, body[500:], "bytes 500-999/1000"},
+		{"mislabelled range", []string{"Range", "bytes=500-"}, MislabelledRange, 206, body[500:], "bytes 500-749/1000"},
 	}
 	for _, m := range modes[:2] {
 		for _, tt := range tests {
@@ -144,6 +145,45 @@ func TestRanges(t *testing.T) {
 				if tt.want != nil {
 					assert.True(t, bytes.Equal(tt.want, got), "body differs")
 				}
+			})
+		}
+	}
+}
+
+// TestMaxRange: a server that caps ranges sends less than asked, and
+// says so in Content-Range; a request without Range is not capped.
+func TestMaxRange(t *testing.T) {
+	body := content(1000)
+	tests := []struct {
+		name      string
+		rng       string
+		status    int
+		want      []byte
+		wantRange string
+	}{
+		{"open", "bytes=100-", 206, body[100:400], "bytes 100-399/1000"},
+		{"near the end", "bytes=800-", 206, body[800:], "bytes 800-999/1000"},
+		{"closed within", "bytes=10-19", 206, body[10:20], "bytes 10-19/1000"},
+		{"closed beyond", "bytes=0-499", 206, body[:300], "bytes 0-299/1000"},
+		{"suffix", "bytes=-500", 206, body[500:800], "bytes 500-799/1000"},
+		{"no range", "", 200, body, ""},
+	}
+	for _, m := range modes[:2] {
+		for _, tt := range tests {
+			t.Run(m.name+"/"+tt.name, func(t *testing.T) {
+				s, err := Start(Config{Content: body, MaxRange: 300})
+				require.NoError(t, err)
+				defer s.Close()
+				var hdr []string
+				if tt.rng != "" {
+					hdr = []string{"Range", tt.rng}
+				}
+				resp, got, err := get(t.Context(), s.Client(m.proto), s.URL, hdr...)
+				require.NoError(t, err)
+				assert.Equal(t, tt.status, resp.StatusCode)
+				assert.Equal(t, tt.wantRange, resp.Header.Get("Content-Range"))
+				assert.Equal(t, int64(len(tt.want)), resp.ContentLength)
+				assert.True(t, bytes.Equal(tt.want, got), "body differs")
 			})
 		}
 	}
