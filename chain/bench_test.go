@@ -50,6 +50,24 @@ func BenchmarkFromText(b *testing.B) {
 	}
 }
 
+// BenchmarkFromTextReport parses a report as rustup prints it, after its
+// progress lines.
+func BenchmarkFromTextReport(b *testing.B) {
+	data, err := os.ReadFile("testdata/text/rustup.txt")
+	if err != nil {
+		b.Fatal(err)
+	}
+	msg := string(data)
+	if n := len(chain.FromText(msg).Layers); n != 4 {
+		b.Fatalf("chain has %d layers, want 4", n)
+	}
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	for b.Loop() {
+		chain.FromText(msg)
+	}
+}
+
 func BenchmarkDecode(b *testing.B) {
 	data, err := json.Marshal(chain.Walk(realisticError()))
 	if err != nil {

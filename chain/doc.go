@@ -71,30 +71,44 @@
 // # Text
 //
 // FromText builds a Chain from a message alone, and the text fallback uses
-// the same parser. A multi-line text that has a "Caused by:" line (or
-// miette's "╰─▶" arrows) is an anyhow-style report, as cargo and uv print
-// them: the first line, without "error: ", is the root, and each cause is a
-// layer whose Message and Own are its text. Other multi-line texts are
-// errors.Join or go-multierror lists: a root holding the whole text, with
-// each line a child. A single line is a Go message, divided at ": " into
-// layers, where layer i's Message is the text from its segment to the end
-// and its Own is the segment. A ": " does not divide inside double quotes,
-// backquotes, parentheses, brackets or braces (url.Error quotes its URL);
-// after a package prefix that is part of one error's text ("x509", "tls",
-// "http2", "http", "net/http", "gzip", "flate", "zlib", "zstd",
-// "archive/tar", "archive/zip"); after "stream error" or "connection error";
-// or after "lookup host [on server]", the text of a *net.DNSError. The
-// "; " before an http2.StreamError's cause divides too, except before its
-// "received from peer" marker. Unbalanced quotes or brackets are ignored
-// rather than allowed to hide the rest of a message. Colons in addresses
-// ("127.0.0.1:80", "[::1]:80") are not followed by a space and never divide.
+// the same parser. A text that has a "Caused by:" line (or miette's "╰─▶"
+// arrows), or a line after the first that starts with "caused by:" in any
+// case or with rustup's "info: caused by:", is a report, as anyhow, cargo,
+// uv and rustup print them: the first line, without "error: ", is the
+// root, and each cause is a layer whose Message and Own are its text. The
+// unindented "info:" and "warning:" lines a tool logs around a report,
+// and its "help:", "note:" and "hint:" lines, are not layers. Other multi-line
+// texts are errors.Join or go-multierror lists: a root holding the whole
+// text, with each line a child. A single line is a Go message, divided at
+// ": " into layers, where layer i's Message is the text from its segment
+// to the end and its Own is the segment. A ": " does not divide inside
+// double quotes, backquotes, parentheses, brackets or braces (url.Error
+// quotes its URL); after a package prefix that is part of one error's
+// text ("x509", "tls", "http2", "http", "net/http", "gzip", "flate",
+// "zlib", "zstd", "archive/tar", "archive/zip", and "exec", as in
+// *exec.Error's `exec: "tar": executable file not found in $PATH`); after
+// "stream error" or "connection error"; or after "lookup host [on
+// server]", the text of a *net.DNSError. The "; " before an
+// http2.StreamError's cause divides too, except before its "received from
+// peer" marker. Unbalanced quotes or brackets are ignored rather than
+// allowed to hide the rest of a message. Colons in addresses
+// ("127.0.0.1:80", "[::1]:80") are not followed by a space and never
+// divide.
 //
 // One table of recognisers reads attributes from each layer's own text:
 // errno texts (Linux, BSD and Windows wordings; the number recorded is this
-// platform's), *net.OpError's "op net src->dst", url.Error's `Get "URL"`,
+// platform's), *net.OpError's "op net src->dst", *fs.PathError's "op path"
+// (including os.StartProcess's "fork/exec /bin/x"), url.Error's `Get "URL"`,
 // DNS lookups, HTTP/2 stream errors, GOAWAYs and lost connections, TLS and
 // certificate failures, decoder and archive sentinels, context errors,
-// EOFs and timeouts.
+// EOFs and timeouts. It also reads the texts of other HTTP stacks that
+// show up in pasted reports: curl's error codes ("(28) Timeout was
+// reached", cargo's "[28] …", git's "curl 56 …"; an errno in the same text
+// takes precedence over the code), hyper's and reqwest's "connection
+// closed before message completed", IncompleteMessage and "dns error",
+// getaddrinfo's texts ("Name or service not known" is a name that does
+// not exist) and rustls' "peer closed connection without sending TLS
+// close_notify", which means a truncated stream.
 //
 // # Caps
 //

@@ -15,6 +15,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -451,4 +455,50 @@ func TestLiveTextAgrees(t *testing.T) {
 	last := len(live.Layers) - 1
 	assert.Equal(t, live.Layers[last].Attrs.ErrnoName, text.Layers[last].Attrs.ErrnoName)
 	assert.Equal(t, live.Layers[1].Attrs.Addr, text.Layers[1].Attrs.Addr)
+}
+
+// A program that cannot be started reads the same from its text as from
+// the live error: os.StartProcess's *fs.PathError ("fork/exec path") over
+// the errno, and exec.LookPath's *exec.Error over exec.ErrNotFound.
+func TestLiveExecTextAgrees(t *testing.T) {
+	if runtime.GOOS == "windows" || runtime.GOOS == "plan9" {
+		t.Skip("needs a file without the execute bit to be refused")
+	}
+	dir := t.TempDir()
+	// No x bit: execve refuses it with EACCES, even for root.
+	notExecutable := filepath.Join(dir, "unpack")
+	require.NoError(t, os.WriteFile(notExecutable, []byte("#!/bin/sh\nexit 0\n"), 0o644))
+	// A PATH holding only an empty directory: no lookup can succeed.
+	t.Setenv("PATH", t.TempDir())
+
+	tests := []struct {
+		name   string
+		cmd    *exec.Cmd
+		errno  string // of the last layer
+		rootOp string
+	}{
+		{"fork-exec", exec.Command(notExecutable), "EACCES", "fork/exec"},
+		{"fork-exec-missing", exec.Command(filepath.Join(dir, "absent")), "ENOENT", "fork/exec"},
+		{"not-in-path", exec.Command("faultline-no-such-tool"), "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.cmd.Run()
+			require.Error(t, err)
+			live := chain.Walk(err)
+			text := chain.FromText(err.Error())
+			require.Len(t, text.Layers, len(live.Layers), "text layers %+v", text.Layers)
+			require.Len(t, live.Layers, 2, "live layers %+v", live.Layers)
+			for i := range live.Layers {
+				assert.Equal(t, live.Layers[i].Own, text.Layers[i].Own, "layer %d own", i)
+				assert.Equal(t, live.Layers[i].Message, text.Layers[i].Message, "layer %d message", i)
+				assert.Equal(t, live.Layers[i].Attrs, text.Layers[i].Attrs, "layer %d attrs", i)
+			}
+			assert.Equal(t, tt.rootOp, text.Layers[0].Attrs.Op)
+			if tt.rootOp != "" {
+				assert.Equal(t, tt.cmd.Path, text.Layers[0].Attrs.Addr)
+			}
+			assert.Equal(t, tt.errno, text.Layers[1].Attrs.ErrnoName)
+		})
+	}
 }

@@ -3,6 +3,7 @@ package chain
 import (
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // A recogniser reads facts from one layer's own text. It sets fields of a
@@ -29,6 +30,7 @@ var recognisers = [...]recogniser{
 	{"path-op", recognisePathOp},
 	{"syscall", recogniseSyscall},
 	{"errno", recogniseErrno},
+	{"curl", recogniseCurl},
 	{"certificate", recogniseCertificate},
 	{"tls", recogniseTLS},
 	{"flate", recogniseFlate},
@@ -143,8 +145,25 @@ func recogniseConnectionLost(s string, a *Attrs) bool {
 	return true
 }
 
+// dnsTexts are resolver failures as other stacks word them: hyper's "dns
+// error", the getaddrinfo texts Rust and C programs print, and curl's.
+// notFound marks the name-does-not-exist answers (EAI_NONAME), which Go
+// reports as "no such host".
+var dnsTexts = [...]struct {
+	text     string
+	notFound bool
+}{
+	{"no such host", true},
+	{"name or service not known", true},
+	{"nodename nor servname provided, or not known", true},
+	{"temporary failure in name resolution", false},
+	{"failed to lookup address information", false},
+	{"could not resolve host", false},
+	{"dns error", false},
+}
+
 // "lookup example.com on 127.0.0.53:53: no such host", the whole text of
-// a *net.DNSError, or "no such host" on its own.
+// a *net.DNSError, or a resolver failure from dnsTexts.
 func recogniseDNS(s string, a *Attrs) bool {
 	if rest, ok := strings.CutPrefix(s, "lookup "); ok {
 		head, cause, ok := strings.Cut(rest, ": ")
@@ -161,12 +180,17 @@ func recogniseDNS(s string, a *Attrs) bool {
 		setKind(a, "dns")
 		return true
 	}
-	if containsFold(s, "no such host") {
-		a.NotFound = true
-		setKind(a, "dns")
-		return true
+	found := false
+	for _, t := range dnsTexts {
+		if containsFold(s, t.text) {
+			a.NotFound = a.NotFound || t.notFound
+			found = true
+		}
 	}
-	return false
+	if found {
+		setKind(a, "dns")
+	}
+	return found
 }
 
 // urlMethods are the Op values of a *url.Error from net/http: the request
@@ -221,10 +245,13 @@ func recogniseNetOp(s string, a *Attrs) bool {
 	return true
 }
 
-var pathOps = [...]string{"open", "stat", "lstat", "mkdir", "remove", "unlinkat", "openat", "readlink", "chmod", "chown", "chtimes", "truncate", "symlink", "link", "rename", "readdirent", "fdopendir", "seek", "sync", "close", "read", "write"}
+// pathOps are the Op values of an *fs.PathError. "fork/exec" is
+// os.StartProcess's: a program that could not be started, named by path.
+var pathOps = [...]string{"fork/exec", "open", "stat", "lstat", "mkdir", "remove", "unlinkat", "openat", "readlink", "chmod", "chown", "chtimes", "truncate", "symlink", "link", "rename", "readdirent", "fdopendir", "seek", "sync", "close", "read", "write"}
 
-// "open /var/lib/x": *fs.PathError's "op path". The path must look like
-// one, so "read error" is not taken for a read of the file "error".
+// "open /var/lib/x", "fork/exec /usr/bin/tar": *fs.PathError's "op
+// path". The path must look like one, so "read error" is not taken for a
+// read of the file "error".
 func recognisePathOp(s string, a *Attrs) bool {
 	op, path, ok := strings.Cut(s, " ")
 	if !ok || path == "" || !strings.ContainsAny(path, "/\\.") || strings.Contains(path, "->") {
@@ -262,6 +289,79 @@ func recogniseErrno(s string, a *Attrs) bool {
 	}
 	a.Errno, a.ErrnoName = int(e.errno), e.name
 	return true
+}
+
+// curlCodes are the curl error codes (CURLcode) that name a failure, and
+// the kind each implies: curl prints them as "curl: (28) Timeout was
+// reached", cargo as "[28] Timeout was reached (…)" and git as "RPC
+// failed; curl 56 Recv failure: …". The wording after the code varies with
+// curl's version and TLS library; the number does not.
+var curlCodes = [...]struct {
+	code int
+	kind string
+}{
+	{5, "dns"},                // CURLE_COULDNT_RESOLVE_PROXY
+	{6, "dns"},                // CURLE_COULDNT_RESOLVE_HOST
+	{7, "connection_refused"}, // CURLE_COULDNT_CONNECT
+	{18, "unexpected_eof"},    // CURLE_PARTIAL_FILE: "transfer closed with n bytes remaining"
+	{28, "timeout"},           // CURLE_OPERATION_TIMEDOUT
+	{35, "tls"},               // CURLE_SSL_CONNECT_ERROR
+	{52, "unexpected_eof"},    // CURLE_GOT_NOTHING: "Empty reply from server"
+	{56, "connection_reset"},  // CURLE_RECV_ERROR
+	{60, "certificate"},       // CURLE_PEER_FAILED_VERIFICATION
+}
+
+// "(28) Timeout was reached", "[56] Recv failure: …", "curl 18 transfer
+// closed with 1024 bytes remaining to read". An errno in the same text
+// ("(7) Failed to connect …: No route to host") is more precise than the
+// code, so the kind is left to it.
+func recogniseCurl(s string, a *Attrs) bool {
+	code, ok := cutCurlCode(s)
+	if !ok {
+		return false
+	}
+	for _, c := range curlCodes {
+		if c.code != code {
+			continue
+		}
+		if c.kind == "timeout" {
+			a.Timeout = true
+		}
+		if a.ErrnoName == "" {
+			setKind(a, c.kind)
+		}
+		return true
+	}
+	return false
+}
+
+// cutCurlCode finds the code of a curl error: "(n) text" or "[n] text" at
+// the start (after an optional "curl: "), or "curl n text" anywhere.
+func cutCurlCode(s string) (int, bool) {
+	s = strings.TrimPrefix(s, "curl: ")
+	if len(s) > 0 && (s[0] == '(' || s[0] == '[') {
+		closer := ")"
+		if s[0] == '[' {
+			closer = "]"
+		}
+		n, rest, ok := strings.Cut(s[1:], closer+" ")
+		return curlNumber(n, rest, ok)
+	}
+	i := strings.Index(s, "curl ")
+	if i < 0 || i > 0 && s[i-1] != ' ' {
+		return 0, false
+	}
+	n, rest, ok := strings.Cut(s[i+len("curl "):], " ")
+	return curlNumber(n, rest, ok)
+}
+
+// curlNumber parses a curl code followed by its message.
+func curlNumber(n, rest string, ok bool) (int, bool) {
+	if !ok || n == "" || len(n) > 2 || strings.Trim(n, "0123456789") != "" || strings.TrimSpace(rest) == "" {
+		return 0, false
+	}
+	code, err := strconv.Atoi(n)
+	return code, err == nil
 }
 
 // "x509: certificate signed by unknown authority", "tls: failed to verify
@@ -339,16 +439,30 @@ func recogniseContext(s string, a *Attrs) bool {
 	return true
 }
 
-// "unexpected EOF", and a bare "EOF": a stream that ended too soon.
-func recogniseEOF(s string, a *Attrs) bool {
-	if s == "EOF" || containsFold(s, "unexpected EOF") || containsFold(s, "unexpected end of file") {
-		setKind(a, "unexpected_eof")
-		return true
-	}
-	return false
+// eofTexts say that a stream ended too soon: Go's, and those of rustls
+// (a peer that closed without close_notify truncated the body) and hyper
+// (its IncompleteMessage error, in Display and Debug form).
+var eofTexts = [...]string{
+	"unexpected EOF",
+	"unexpected end of file",
+	"peer closed connection without sending TLS close_notify",
+	"connection closed before message completed",
+	"IncompleteMessage",
 }
 
-var timeoutTexts = [...]string{"i/o timeout", "Client.Timeout exceeded", "timeout awaiting response headers", "TLS handshake timeout", "timed out"}
+// "unexpected EOF", a bare "EOF", and the texts of eofTexts.
+func recogniseEOF(s string, a *Attrs) bool {
+	found := s == "EOF"
+	for _, t := range eofTexts {
+		found = found || containsFold(s, t)
+	}
+	if found {
+		setKind(a, "unexpected_eof")
+	}
+	return found
+}
+
+var timeoutTexts = [...]string{"i/o timeout", "Client.Timeout exceeded", "timeout awaiting response headers", "TLS handshake timeout", "timed out", "Timeout was reached"}
 
 func recogniseTimeout(s string, a *Attrs) bool {
 	for _, t := range timeoutTexts {
@@ -370,13 +484,37 @@ func between(s, start, sep string) (string, bool) {
 	return v, true
 }
 
-// containsFold reports whether s contains sub, ignoring case. sub is
-// short, so a direct scan beats lowering a copy of s.
+// containsFold reports whether s contains sub, ignoring case as
+// strings.EqualFold does. sub is short, so a direct scan beats lowering a
+// copy of s; every recogniser runs it on every layer, so it only calls
+// EqualFold where the first byte already matches.
 func containsFold(s, sub string) bool {
 	n := len(sub)
 	if n == 0 {
 		return true
 	}
+	c0 := sub[0]
+	if c0 >= utf8.RuneSelf {
+		return containsFoldSlow(s, sub)
+	}
+	// An ASCII byte folds only to itself in the other case: a window
+	// that starts inside a multi-byte rune has fewer runes than sub's n
+	// bytes, so it cannot fold to sub and need not be compared.
+	lower, upper := c0, c0
+	if l := c0 | 0x20; 'a' <= l && l <= 'z' {
+		lower, upper = l, l&^0x20
+	}
+	for i := 0; i+n <= len(s); i++ {
+		if c := s[i]; (c == lower || c == upper) && strings.EqualFold(s[i:i+n], sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// containsFoldSlow compares at every offset.
+func containsFoldSlow(s, sub string) bool {
+	n := len(sub)
 	for i := 0; i+n <= len(s); i++ {
 		if strings.EqualFold(s[i:i+n], sub) {
 			return true

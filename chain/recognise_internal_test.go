@@ -26,10 +26,12 @@ func TestRecognisers(t *testing.T) {
 			{"lookup a.example on 10.0.0.1:53: no such host", Attrs{Host: "a.example", Addr: "10.0.0.1:53", NotFound: true, Kind: "dns"}},
 			{"lookup a.example: i/o timeout", Attrs{Host: "a.example", Timeout: true, Kind: "dns"}},
 			{"no such host", Attrs{NotFound: true, Kind: "dns"}},
+			{"dns error: failed to lookup address information: Name or service not known", Attrs{NotFound: true, Kind: "dns"}},
+			{"failed to lookup address information: Temporary failure in name resolution", Attrs{Kind: "dns"}},
 		},
 		"url":     {{`Post "https://a/b?c=d"`, Attrs{Op: "Post", Addr: "https://a/b?c=d"}}},
 		"net-op":  {{"write tcp 10.0.0.1:5->10.0.0.2:443", Attrs{Op: "write", Net: "tcp", Source: "10.0.0.1:5", Addr: "10.0.0.2:443"}}, {"dial tcp 1.2.3.4:80", Attrs{Op: "dial", Net: "tcp", Addr: "1.2.3.4:80"}}},
-		"path-op": {{"open /etc/shadow", Attrs{Op: "open", Addr: "/etc/shadow"}}},
+		"path-op": {{"open /etc/shadow", Attrs{Op: "open", Addr: "/etc/shadow"}}, {"fork/exec /opt/my tools/unpack", Attrs{Op: "fork/exec", Addr: "/opt/my tools/unpack"}}},
 		"syscall": {{"connect", Attrs{Op: "connect"}}},
 		"errno": {
 			{"connection reset by peer", Attrs{Errno: int(errnoNumber("ECONNRESET")), ErrnoName: "ECONNRESET"}},
@@ -37,13 +39,33 @@ func TestRecognisers(t *testing.T) {
 			{"too many open files in system", Attrs{Errno: int(errnoNumber("ENFILE")), ErrnoName: "ENFILE"}},
 			{"no space left on device", Attrs{Errno: int(errnoNumber("ENOSPC")), ErrnoName: "ENOSPC"}},
 		},
+		"curl": {
+			{"(28) Timeout was reached", Attrs{Timeout: true, Kind: "timeout"}},
+			{"[28] Timeout was reached (Operation too slow. Less than 10 bytes/sec transferred the last 30 seconds)", Attrs{Timeout: true, Kind: "timeout"}},
+			{"curl: (18) transfer closed with 1024 bytes remaining to read", Attrs{Kind: "unexpected_eof"}},
+			{"RPC failed; curl 18 transfer closed with outstanding read data remaining", Attrs{Kind: "unexpected_eof"}},
+			{"(7) Failed to connect to example.com port 443 after 2 ms", Attrs{Kind: "connection_refused"}},
+			{"(6) Could not resolve host", Attrs{Kind: "dns"}},
+			{"(35) SSL connect error", Attrs{Kind: "tls"}},
+			{"(60) SSL certificate problem", Attrs{Kind: "certificate"}},
+			{"(52) Empty reply from server", Attrs{Kind: "unexpected_eof"}},
+			{"(56) Recv failure", Attrs{Kind: "connection_reset"}},
+			// The errno in the text is more precise than the code.
+			{"[7] Failed to connect to example.com port 443: No route to host", Attrs{Errno: errnoNumber("EHOSTUNREACH"), ErrnoName: "EHOSTUNREACH"}},
+		},
 		"certificate":    {{"x509: certificate signed by unknown authority", Attrs{Kind: "certificate"}}, {"invalid peer certificate: UnknownIssuer", Attrs{Kind: "certificate"}}},
 		"tls":            {{"tls: first record does not look like a TLS handshake", Attrs{Kind: "tls"}}},
 		"flate":          {{"flate: corrupt input before offset 77", Attrs{Format: "flate", Offset: 77, Kind: "decode"}}},
 		"codec-sentinel": {{"gzip: invalid checksum", Attrs{Format: "gzip", Kind: "checksum"}}, {"archive/tar: insecure file path", Attrs{Format: "tar", Kind: "unsafe_archive"}}},
 		"context":        {{"context deadline exceeded", Attrs{Timeout: true, Kind: "deadline"}}, {"context canceled", Attrs{Kind: "canceled"}}},
-		"eof":            {{"unexpected EOF", Attrs{Kind: "unexpected_eof"}}, {"EOF", Attrs{Kind: "unexpected_eof"}}},
-		"timeout":        {{"i/o timeout", Attrs{Timeout: true}}, {"net/http: TLS handshake timeout", Attrs{Timeout: true}}},
+		"eof": {
+			{"unexpected EOF", Attrs{Kind: "unexpected_eof"}},
+			{"EOF", Attrs{Kind: "unexpected_eof"}},
+			{"peer closed connection without sending TLS close_notify", Attrs{Kind: "unexpected_eof"}},
+			{"connection closed before message completed", Attrs{Kind: "unexpected_eof"}},
+			{"hyper::Error(IncompleteMessage)", Attrs{Kind: "unexpected_eof"}},
+		},
+		"timeout": {{"i/o timeout", Attrs{Timeout: true}}, {"net/http: TLS handshake timeout", Attrs{Timeout: true}}, {"Timeout was reached", Attrs{Timeout: true}}},
 	}
 	for _, r := range recognisers {
 		t.Run(r.name, func(t *testing.T) {
@@ -60,7 +82,8 @@ func TestRecognisers(t *testing.T) {
 			}
 		})
 	}
-	for _, s := range []string{"something went wrong", "read error", "stream error: stream ID 1; NOT_A_CODE", "Get http://x", "lookup"} {
+	for _, s := range []string{"something went wrong", "read error", "stream error: stream ID 1; NOT_A_CODE", "Get http://x", "lookup", "fork/exec failed",
+		"(1) step failed", "[28]", "(28) ", "curl 999 x", "libcurl 28 x", "(2a) x"} {
 		var a Attrs
 		assert.False(t, recognise(s, &a), "%q", s)
 		assert.True(t, a.IsZero(), "%q", s)
@@ -70,4 +93,27 @@ func TestRecognisers(t *testing.T) {
 func errnoNumber(name string) int {
 	e, _ := ErrnoByName(name)
 	return int(e)
+}
+
+func TestContainsFold(t *testing.T) {
+	tests := []struct {
+		s, sub string
+		want   bool
+	}{
+		{"Connection Reset by peer", "connection reset", true},
+		{"[28] Timeout was reached", "timeout WAS reached", true},
+		{"read: connection refused", "connection reset", false},
+		{"abc", "", true},
+		{"", "a", false},
+		{"ab", "abc", false},
+		{"x@y", "@Y", true},                // a non-letter first byte matches only itself
+		{"x`y", "@y", false},               // '`' is '@'|0x20, not its case
+		{"x \u212a IS", "\u212a is", true}, // sub starting with the Kelvin sign, slow path
+		{"\u212a is", "k is", false},       // a 3-byte rune is not a 1-byte window
+		{"naïve Naïve", "NAÏVE", true},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, containsFold(tt.s, tt.sub), "containsFold(%q, %q)", tt.s, tt.sub)
+		assert.Equal(t, containsFoldSlow(tt.s, tt.sub), containsFold(tt.s, tt.sub), "agrees with the plain scan on (%q, %q)", tt.s, tt.sub)
+	}
 }

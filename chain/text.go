@@ -4,11 +4,12 @@ import "strings"
 
 // FromText builds a Chain from an error message alone, with the default
 // caps: a Go message "a: b: c", a multi-line errors.Join or go-multierror
-// message, or an anyhow-style report ("error: …" then "Caused by: …"
-// lines, as cargo and uv print). See the package documentation for the
-// splitting rule. Every layer has Type "" and, below the root, Via "text";
-// the recognisers fill in Attrs from the words. Errno numbers are this
-// platform's, recorded in GOOS and GOARCH.
+// message, or a report ("error: …" then "Caused by: …" lines, as anyhow,
+// cargo and uv print, or "info: caused by: …" lines, as rustup prints).
+// See the package documentation for the splitting rule. Every layer has
+// Type "" and, below the root, Via "text"; the recognisers fill in Attrs
+// from the words. Errno numbers are this platform's, recorded in GOOS and
+// GOARCH.
 func FromText(s string) Chain {
 	var w Walker
 	return w.FromText(s)
@@ -178,27 +179,50 @@ func isMultierrorHeader(s string) bool {
 	return rest == "errors occurred:" || rest == "error occurred:"
 }
 
-// isReport recognises an anyhow-style report: a "Caused by:" line, or the
-// tree arrows miette draws (uv's newer output).
+// isReport recognises a report that names its causes: a "Caused by:"
+// (anyhow, cargo, uv) anywhere, miette's tree arrows (uv's newer output),
+// or a line after the first that starts with "caused by:" in any case,
+// possibly after "info: " (rustup's older output).
 func isReport(s string) bool {
-	return strings.Contains(s, "Caused by:") || strings.Contains(s, "╰─▶")
+	if strings.Contains(s, "Caused by:") || strings.Contains(s, "╰─▶") {
+		return true
+	}
+	first, rest, ok := strings.Cut(s, "\n")
+	if !ok || first == "" {
+		// A cause marker on the first line names no cause of anything.
+		return false
+	}
+	for line := range strings.SplitSeq(rest, "\n") {
+		if _, ok := cutCause(strings.TrimSpace(line)); ok {
+			return true
+		}
+	}
+	return false
 }
 
-// parseReport reads an anyhow-style report into a linear chain. The first
-// line (without "error: ") is the root; each cause is one layer with its
-// text as both Message and Own, since a Rust error's Display prints only
-// its own part. Causes come as "Caused by: x" lines, as a "Caused by:"
-// header followed by indented lines (numbered "0: x" by anyhow's {:?}, or
-// one per header as cargo prints them), or as miette's "├─▶ x" arrows.
-// A cause's continuation lines are joined to it with "\n"; "help:",
-// "note:" and "hint:" lines are dropped.
+// parseReport reads a report into a linear chain. The root is its first
+// line (without "error: "), after any "info:" and "warning:" log lines
+// printed before it; each cause is one layer with its text as both
+// Message and Own, since a Rust error's Display prints only its own part.
+// Causes come as "Caused by: x" lines (in any case, and as rustup's
+// "info: caused by: x"), as a "Caused by:" header followed by indented
+// lines (numbered "0: x" by anyhow's {:?}, or one per header as cargo
+// prints them), or as miette's "├─▶ x" arrows. A cause's continuation
+// lines are joined to it with "\n"; "help:", "note:" and "hint:" lines,
+// and unindented "info:" and "warning:" lines that name no cause, are
+// dropped.
 func parseReport(tc *textChain, s string, caps textCaps) {
 	var (
 		texts    []string
 		inHeader bool // after a bare "Caused by:"
 		open     bool // the last cause may take continuation lines
 	)
+	skip := leadingLogLines(s)
 	for raw := range strings.SplitSeq(s, "\n") {
+		if skip > 0 {
+			skip--
+			continue
+		}
 		line := strings.TrimSpace(raw)
 		indented := line != "" && raw[0] != line[0]
 		switch {
@@ -209,17 +233,17 @@ func parseReport(tc *textChain, s string, caps textCaps) {
 			texts = append(texts, stripReportPrefix(line))
 			open = true
 			continue
-		case strings.HasPrefix(line, "help:"), strings.HasPrefix(line, "note:"), strings.HasPrefix(line, "hint:"):
-			open = false
-			continue
 		}
-		if rest, ok := strings.CutPrefix(line, "Caused by:"); ok {
-			rest = strings.TrimSpace(rest)
+		if rest, ok := cutCause(line); ok {
 			inHeader = rest == ""
 			if !inHeader {
 				texts = append(texts, rest)
 			}
 			open = !inHeader
+			continue
+		}
+		if isNoteLine(line) || !indented && isLogLine(line) {
+			open = false
 			continue
 		}
 		if rest, ok := cutArrow(line); ok {
@@ -255,6 +279,48 @@ func parseReport(tc *textChain, s string, caps textCaps) {
 	}
 }
 
+// leadingLogLines counts the lines before a report's root that a tool
+// logged while it worked ("info: downloading component 'rustc'",
+// "warning: spurious network error"). It is 0 when no other line comes
+// before the first cause: then the first line is the root after all.
+func leadingLogLines(s string) int {
+	n := 0
+	for raw := range strings.SplitSeq(s, "\n") {
+		line := strings.TrimSpace(raw)
+		switch _, cause := cutCause(line); {
+		case line == "" || isLogLine(line) && !cause:
+			n++
+		case cause, isArrow(line):
+			return 0
+		default:
+			return n
+		}
+	}
+	return 0
+}
+
+// isLogLine recognises the progress lines rustup and cargo print around
+// a report.
+func isLogLine(line string) bool {
+	return strings.HasPrefix(line, "info:") || strings.HasPrefix(line, "warning:")
+}
+
+// isNoteLine recognises the advice after a report's causes.
+func isNoteLine(line string) bool {
+	return strings.HasPrefix(line, "help:") || strings.HasPrefix(line, "note:") || strings.HasPrefix(line, "hint:")
+}
+
+// cutCause strips a cause marker: "Caused by:" in any case, after an
+// optional "info: ". The rest is "" for a bare header.
+func cutCause(line string) (string, bool) {
+	line = strings.TrimPrefix(line, "info: ")
+	const marker = "caused by:"
+	if len(line) < len(marker) || !strings.EqualFold(line[:len(marker)], marker) {
+		return "", false
+	}
+	return strings.TrimSpace(line[len(marker):]), true
+}
+
 // stripReportPrefix removes the severity that starts a report's first line.
 func stripReportPrefix(line string) string {
 	for _, p := range []string{"error: ", "Error: ", "ERROR: ", "× ", "x "} {
@@ -263,6 +329,12 @@ func stripReportPrefix(line string) string {
 		}
 	}
 	return line
+}
+
+// isArrow recognises a miette cause line.
+func isArrow(line string) bool {
+	_, ok := cutArrow(line)
+	return ok
 }
 
 // cutArrow strips miette's "├─▶" and "╰─▶" cause markers.
@@ -291,9 +363,9 @@ func cutNumbered(line string) (string, bool) {
 //   - inside "double quotes" or `backquotes` (url.Error quotes its URL),
 //     or inside (parentheses), [brackets] or {braces};
 //   - after a package prefix that is part of one error's text ("x509: ",
-//     "tls: ", "http2: ", "gzip: ", "net/http: ", …), after "stream error"
-//     and "connection error" (HTTP/2), or after "lookup host [on server]"
-//     (a *net.DNSError prints its cause inline);
+//     "tls: ", "http2: ", "gzip: ", "net/http: ", "exec: ", …), after
+//     "stream error" and "connection error" (HTTP/2), or after "lookup
+//     host [on server]" (a *net.DNSError prints its cause inline);
 //   - at the very start or end of the text.
 //
 // When quotes or brackets do not balance, the text is split again
@@ -355,7 +427,7 @@ func scanSplits(s string, nesting bool) (cuts []int, balanced bool) {
 var messagePrefixes = [...]string{
 	"x509", "tls", "crypto/tls", "crypto/x509", "http2", "http", "net/http",
 	"gzip", "flate", "zlib", "zstd", "archive/tar", "archive/zip",
-	"stream error", "connection error",
+	"exec", "stream error", "connection error",
 }
 
 // isStreamErrorHead recognises "stream error: stream ID 3; INTERNAL_ERROR",

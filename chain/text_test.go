@@ -73,6 +73,8 @@ func TestSplitRule(t *testing.T) {
 		{"unbalanced \"quote: here", []string{"unbalanced \"quote", "here"}},
 		{"unbalanced (paren: here", []string{"unbalanced (paren", "here"}},
 		{"failed to unpack `a: b`: EOF", []string{"failed to unpack `a: b`", "EOF"}},
+		{`exec: "zstd": executable file not found in $PATH`, []string{`exec: "zstd"`, "executable file not found in $PATH"}},
+		{"fork/exec /usr/bin/tar: permission denied", []string{"fork/exec /usr/bin/tar", "permission denied"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -111,4 +113,59 @@ func TestFromTextCaps(t *testing.T) {
 	assertTree(t, c)
 
 	assert.Empty(t, chain.FromText("  \n ").Layers)
+}
+
+// TestReportShapes pins down which lines of a report are its layers.
+func TestReportShapes(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		owns []string
+	}{
+		{"rustup", "error: a\ninfo: caused by: b\ninfo: caused by: c",
+			[]string{"a", "b", "c"}},
+		{"rustup after progress", "info: syncing\ninfo: downloading 'x'\n\nerror: a\ninfo: caused by: b",
+			[]string{"a", "b"}},
+		{"progress among causes", "error: a\ninfo: caused by: b\ninfo: retrying\ninfo: caused by: c",
+			[]string{"a", "b", "c"}},
+		{"error-chain lower case", "Error: a\n  caused by: b\n  caused by: c",
+			[]string{"a", "b", "c"}},
+		{"upper case", "error: a\nCAUSED BY: b", []string{"a", "b"}},
+		{"warnings before cargo", "warning: spurious network error\nerror: a\n\nCaused by:\n  b",
+			[]string{"a", "b"}},
+		{"numbered", "Error: a\n\nCaused by:\n    0: b\n    1: c", []string{"a", "b", "c"}},
+		{"numbered lower case", "Error: a\n\ncaused by:\n    0: b\n    1: c", []string{"a", "b", "c"}},
+		{"indented warning is a cause", "error: a\n\nCaused by:\n  warning: b", []string{"a", "warning: b"}},
+		{"only log lines before causes", "info: a\ninfo: caused by: b", []string{"info: a", "b"}},
+		{"continuation", "error: a\ninfo: caused by: b\n  more of b", []string{"a", "b\nmore of b"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := chain.FromText(tt.in)
+			assertTree(t, c)
+			owns := make([]string, len(c.Layers))
+			for i, l := range c.Layers {
+				owns[i] = l.Own
+				assert.Equal(t, l.Own, l.Message, "layer %d", i)
+				assert.Equal(t, i, l.Depth, "a report is linear")
+			}
+			assert.Equal(t, tt.owns, owns)
+		})
+	}
+
+	// A cause marker must start a line after the first: otherwise the
+	// text is a Go message or an errors.Join list, as before.
+	for _, in := range []string{
+		"caused by: a: b",
+		"caused by: a\nb",
+		"fetch: info: caused by: x\nother",
+		"a\nsee what this caused by: b",
+	} {
+		c := chain.FromText(in)
+		assert.NotEqual(t, in, c.Layers[0].Own, "%q", in)
+		assert.Greater(t, len(c.Layers), 1, "%q", in)
+		if strings.Contains(in, "\n") {
+			assert.Equal(t, in, c.Layers[0].Message, "%q is a list: the root holds it all", in)
+		}
+	}
 }
