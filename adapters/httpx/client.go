@@ -116,7 +116,14 @@ type Result struct {
 	Duration    time.Duration
 }
 
-var defaultHTTP = sync.OnceValue(func() *http.Client {
+var defaultHTTP = sync.OnceValue(func() *http.Client { return &http.Client{Transport: NewTransport()} })
+
+// NewTransport returns a transport with the settings of the Client's
+// default HTTP client, for callers that build their own client around it
+// (to add a CA, or to speak HTTP/2 without TLS). It speaks HTTP/1.1 and
+// HTTP/2, never asks for a compressed transfer (offsets must count the
+// bytes of the representation), and pings a silent HTTP/2 connection.
+func NewTransport() *http.Transport {
 	t := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -133,8 +140,8 @@ var defaultHTTP = sync.OnceValue(func() *http.Client {
 	}
 	t.Protocols.SetHTTP1(true)
 	t.Protocols.SetHTTP2(true)
-	return &http.Client{Transport: t}
-})
+	return t
+}
 
 var defaultPolicy = sync.OnceValue(func() policy.Decider { return policy.NewEngine(policies.Default()) })
 

@@ -15,7 +15,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -386,30 +385,15 @@ func (cl *cli) fetchText(s *fetchSummary) {
 // httpx's default client, plus --ca and --h2c. fetch owns it, so it can
 // close its connections when done.
 func fetchHTTPClient(ff *fetchFlags) (*http.Client, error) {
-	t := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:          10,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		// Offsets must count the bytes of the representation, not of a
-		// compressed transfer of it.
-		DisableCompression: true,
-		Protocols:          new(http.Protocols),
-		// A silent HTTP/2 connection is pinged, and dropped if the ping
-		// goes unanswered (RFC 9113 §6.7): a dead peer would otherwise
-		// leave the body hanging until the idle timeout.
-		HTTP2: &http.HTTP2Config{SendPingTimeout: 15 * time.Second, PingTimeout: 5 * time.Second},
-	}
+	t := httpx.NewTransport()
+	t.MaxIdleConns = 10
 	if ff.h2c {
 		// Without HTTP1, net/http speaks HTTP/2 with prior knowledge to
 		// http:// URLs.
+		t.Protocols = new(http.Protocols)
 		t.Protocols.SetUnencryptedHTTP2(true)
-	} else {
-		t.Protocols.SetHTTP1(true)
+		t.Protocols.SetHTTP2(true)
 	}
-	t.Protocols.SetHTTP2(true)
 	if ff.ca != "" {
 		pem, err := os.ReadFile(ff.ca)
 		if err != nil {
