@@ -101,6 +101,7 @@ func (s *Set) Classify(c chain.Chain) Facts {
 		}
 		infos = append(infos, in)
 	}
+	adoptH2Reasons(c.Layers, infos)
 
 	decider := decide(c.Layers, infos)
 	if decider >= 0 {
@@ -182,6 +183,29 @@ func decide(layers []chain.Layer, infos []layerInfo) int {
 		return cancel
 	}
 	return deepest
+}
+
+// adoptH2Reasons gives an HTTP/2 layer that names no code the code its
+// child names: other stacks print the code as the last segment of their
+// message ("stream error received: stream no longer needed"), which
+// chain.FromText splits into a layer of its own. Such a child sets no kind;
+// its code decides the parent's transience as it would have in one piece.
+func adoptH2Reasons(layers []chain.Layer, infos []layerInfo) {
+	for i := 1; i < len(infos); i++ {
+		p := layers[i].Parent
+		if p < 0 || p >= i || !infos[p].h2 || infos[p].h2Code != "" || infos[i].kind != "" {
+			continue
+		}
+		r := h2Reason(ownText(&layers[i], i+1 < len(layers) && layers[i+1].Parent == i))
+		if r == "" {
+			continue
+		}
+		parent := &infos[p]
+		parent.h2Code = r
+		if parent.kind != "" && !parent.user {
+			refineTransient(parent)
+		}
+	}
 }
 
 // pathDetails finds the errno and network operation of the root cause: on

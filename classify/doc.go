@@ -34,7 +34,8 @@
 //	h2_stream           yes        RST_STREAM (http2.StreamError); not transient for codes that
 //	                               say the protocol was broken (PROTOCOL_ERROR, FLOW_CONTROL_ERROR,
 //	                               FRAME_SIZE_ERROR, COMPRESSION_ERROR, HTTP_1_1_REQUIRED,
-//	                               INADEQUATE_SECURITY)
+//	                               INADEQUATE_SECURITY). Also curl's and hyper's texts, whose
+//	                               code, split off as a child layer, counts for this layer
 //	h2_goaway           yes        the server sent GOAWAY; transient only when its code is
 //	                               NO_ERROR or the stream was not processed (stream ID above the
 //	                               last stream ID, RFC 9113 §6.8)

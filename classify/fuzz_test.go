@@ -53,6 +53,16 @@ func checkFacts(t *testing.T, c chain.Chain, f classify.Facts) {
 // does with pasted logs.
 func FuzzClassifyText(f *testing.F) {
 	f.Add(uv14171)
+	// Other stacks' shapes, whose parsing has edges of its own.
+	for _, s := range []string{
+		"curl: (92) HTTP/2 stream 1 was not closed cleanly: INTERNAL_ERROR (err 2)",
+		"error: RPC failed; curl 16 Error in the HTTP2 framing layer",
+		"http2 error: stream error received: refused stream before processing any application logic",
+		`hyper::Error(Http2, Error { kind: GoAway(b"shed, NO_ERROR, soon", ENHANCE_YOUR_CALM, Remote) })`,
+		`hyper::Error(Http2, Error { kind: Reset(StreamId(1), REFUSED_STREAM, Remote) })`,
+	} {
+		f.Add(s)
+	}
 	for _, data := range recordedChains(f) {
 		var c chain.Chain
 		if err := json.Unmarshal(data, &c); err == nil && len(c.Layers) > 0 {

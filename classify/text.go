@@ -148,7 +148,7 @@ func prefixText(s string, in *layerInfo) bool {
 		strings.HasPrefix(s, "local error: tls: "):
 		in.setKind(TLS)
 	default:
-		if codecPrefix(s, in) || statusText(s, in) {
+		if codecPrefix(s, in) || otherH2Text(s, in) || statusText(s, in) {
 			break
 		}
 		return false

@@ -99,3 +99,69 @@ func TestOtherStacksText(t *testing.T) {
 		})
 	}
 }
+
+// TestOtherStacksH2Text classifies the HTTP/2 failures of curl (nghttp2)
+// and of hyper and reqwest (the h2 crate) as their tools print them. The
+// code is a segment of its own after chain.FromText and must still decide
+// the transience of the HTTP/2 layer above it.
+func TestOtherStacksH2Text(t *testing.T) {
+	tests := []struct {
+		name      string
+		text      string
+		kind      classify.Kind
+		transient bool
+		code      string
+		stream    int64
+		remote    bool
+		goaway    bool
+		transport bool // CausedByTransport
+	}{
+		{"curl 92", "curl: (92) HTTP/2 stream 1 was not closed cleanly: INTERNAL_ERROR (err 2)",
+			classify.H2Stream, true, "INTERNAL_ERROR", 1, false, false, false},
+		{"cargo 92 protocol", "warning: spurious network error (2 tries remaining): [92] HTTP/2 stream 1 was not closed cleanly: PROTOCOL_ERROR (err 1)",
+			classify.H2Stream, false, "PROTOCOL_ERROR", 1, false, false, false},
+		{"git 92 cancel", "error: RPC failed; curl 92 HTTP/2 stream 5 was not closed cleanly: CANCEL (err 8)",
+			classify.H2Stream, true, "CANCEL", 5, false, false, false},
+		{"curl 92 reset", "curl: (92) HTTP/2 stream 7 was reset", classify.H2Stream, true, "", 7, false, false, false},
+		{"git 16", "error: RPC failed; curl 16 Error in the HTTP2 framing layer", classify.H2Connection, true, "", 0, false, false, false},
+		{"reqwest refused stream", "error sending request for url (https://files.example.org/packages/a-1.0-py3-none-any.whl): client error (SendRequest): http2 error: stream error received: refused stream before processing any application logic",
+			classify.H2Stream, true, "REFUSED_STREAM", 0, true, false, false},
+		{"uv stream reset under decode", "error: Failed to download `torch==2.3.0`\n  Caused by: Request failed after 3 retries\n  Caused by: error decoding response body\n  Caused by: request or response body error\n  Caused by: error reading a body from connection\n  Caused by: stream error received: unexpected internal error encountered",
+			classify.H2Stream, true, "INTERNAL_ERROR", 0, true, false, true},
+		{"hyper graceful goaway", "transport error: http2 error: connection error received: not a result of an error",
+			classify.H2GoAway, true, "NO_ERROR", 0, true, true, false},
+		{"hyper goaway internal", "error: open stream 536: transport error: http2 error: connection error received: unexpected internal error encountered",
+			classify.H2GoAway, false, "INTERNAL_ERROR", 0, true, true, false},
+		{"h2 detected frame size", "http2 error: connection error detected: frame with invalid size",
+			classify.H2Connection, false, "FRAME_SIZE_ERROR", 0, false, false, false},
+		{"h2 user cancel", "http2 error: stream error sent by user: stream no longer needed",
+			classify.H2Stream, true, "CANCEL", 0, false, false, false},
+		{"hyper debug reset", `reqwest::Error { kind: Request, url: "https://files.example.org/a.tar.gz", source: hyper::Error(Http2, Error { kind: Reset(StreamId(1885071), REFUSED_STREAM, Remote) }) }`,
+			classify.H2Stream, true, "REFUSED_STREAM", 1885071, true, false, false},
+		{"hyper debug goaway", `hyper::Error(Http2, Error { kind: GoAway(b"", INTERNAL_ERROR, Remote) })`,
+			classify.H2GoAway, false, "INTERNAL_ERROR", 0, true, true, false},
+		{"hyper debug goaway, code-like debug data", `hyper::Error(Http2, Error { kind: GoAway(b"shed, NO_ERROR, soon", ENHANCE_YOUR_CALM, Remote) })`,
+			classify.H2GoAway, false, "ENHANCE_YOUR_CALM", 0, true, true, false},
+		{"hyper debug goaway sent", `hyper::Error(Http2, Error { kind: GoAway(b"", PROTOCOL_ERROR, Library) })`,
+			classify.H2Connection, false, "PROTOCOL_ERROR", 0, false, true, false},
+
+		// A code or a description alone, or under a layer that is not
+		// HTTP/2, says nothing.
+		{"code alone", "CANCEL (err 8)", classify.Unknown, false, "", 0, false, false, false},
+		{"description alone", "stream no longer needed", classify.Unknown, false, "", 0, false, false, false},
+		{"description under other", "copy aborted: stream no longer needed", classify.Unknown, false, "", 0, false, false, false},
+		{"HTTP/2 stream in prose", "upgrade: HTTP/2 stream 3 opened", classify.Unknown, false, "", 0, false, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := classify.Classify(chain.FromText(tt.text))
+			assert.Equal(t, tt.kind, f.Kind, "kind")
+			assert.Equal(t, tt.transient, f.Transient, "transient")
+			assert.Equal(t, tt.code, f.H2.Code, "h2.code")
+			assert.Equal(t, tt.stream, f.H2.StreamID, "h2.stream_id")
+			assert.Equal(t, tt.remote, f.H2.Remote, "h2.remote")
+			assert.Equal(t, tt.goaway, f.H2.GoAway, "h2.goaway")
+			assert.Equal(t, tt.transport, f.CausedByTransport, "caused_by_transport")
+		})
+	}
+}
