@@ -90,10 +90,14 @@
 // "stream error" or "connection error"; or after "lookup host [on
 // server]", the text of a *net.DNSError. The "; " before an
 // http2.StreamError's cause divides too, except before its "received from
-// peer" marker. Unbalanced quotes or brackets are ignored rather than
-// allowed to hide the rest of a message. Colons in addresses
-// ("127.0.0.1:80", "[::1]:80") are not followed by a space and never
-// divide.
+// peer" marker. A ": " before a bare number that ends the text does not
+// divide: the number is a status or code ("exit status: 2", curl's "The
+// requested URL returned error: 503") and says nothing as a layer of its
+// own; nor does one after curl's "URL returned error", which older curls
+// follow with the status and its reason ("404 Not Found"). Unbalanced
+// quotes or brackets are ignored rather than allowed to hide the rest of
+// a message. Colons in addresses ("127.0.0.1:80", "[::1]:80") are not
+// followed by a space and never divide.
 //
 // One table of recognisers reads attributes from each layer's own text:
 // errno texts (Linux, BSD and Windows wordings; the number recorded is this
@@ -103,9 +107,12 @@
 // certificate failures, decoder and archive sentinels, context errors,
 // EOFs and timeouts. It also reads the texts of other HTTP stacks that
 // show up in pasted reports: curl's error codes ("(28) Timeout was
-// reached", cargo's "[28] …", git's "curl 56 …"; an errno in the same text
-// takes precedence over the code), hyper's and reqwest's "connection
-// closed before message completed", IncompleteMessage and "dns error",
+// reached", cargo's "[28] …", git's "RPC failed; curl 56 …"; an errno in
+// the same text takes precedence over the code; code 22, curl --fail's
+// "The requested URL returned error: 503", is read as the HTTP status; a
+// "curl n" in other words, as in "retrying curl 5 times", is not a code),
+// hyper's and reqwest's "connection closed before message completed",
+// IncompleteMessage and "dns error",
 // getaddrinfo's texts ("Name or service not known" is a name that does
 // not exist) and rustls' "peer closed connection without sending TLS
 // close_notify", which means a truncated stream.

@@ -311,14 +311,34 @@ var curlCodes = [...]struct {
 	{60, "certificate"},       // CURLE_PEER_FAILED_VERIFICATION
 }
 
+// curlHTTPError is CURLE_HTTP_RETURNED_ERROR, curl --fail's "(22) The
+// requested URL returned error: 503": its kind is the status's.
+const curlHTTPError = 22
+
 // "(28) Timeout was reached", "[56] Recv failure: …", "curl 18 transfer
-// closed with 1024 bytes remaining to read". An errno in the same text
-// ("(7) Failed to connect …: No route to host") is more precise than the
-// code, so the kind is left to it.
+// closed with 1024 bytes remaining to read", "(22) The requested URL
+// returned error: 503". An errno in the same text ("(7) Failed to connect
+// …: No route to host") is more precise than the code, so the kind is left
+// to it.
 func recogniseCurl(s string, a *Attrs) bool {
 	code, ok := cutCurlCode(s)
 	if !ok {
-		return false
+		// git prints curl's text for code 22 without the code: "fatal:
+		// unable to access '…': The requested URL returned error: 503".
+		if !strings.HasPrefix(s, "The requested URL returned error: ") {
+			return false
+		}
+		code = curlHTTPError
+	}
+	if code == curlHTTPError {
+		status, ok := curlHTTPStatus(s)
+		if !ok {
+			return false
+		}
+		// No Kind hint: classify names a status's kind, and whether it
+		// is transient, from the number, as for any error that carries one.
+		a.HTTPStatus = status
+		return true
 	}
 	for _, c := range curlCodes {
 		if c.code != code {
@@ -335,24 +355,84 @@ func recogniseCurl(s string, a *Attrs) bool {
 	return false
 }
 
-// cutCurlCode finds the code of a curl error: "(n) text" or "[n] text" at
-// the start (after an optional "curl: "), or "curl n text" anywhere.
-func cutCurlCode(s string) (int, bool) {
-	s = strings.TrimPrefix(s, "curl: ")
-	if len(s) > 0 && (s[0] == '(' || s[0] == '[') {
-		closer := ")"
-		if s[0] == '[' {
-			closer = "]"
-		}
-		n, rest, ok := strings.Cut(s[1:], closer+" ")
-		return curlNumber(n, rest, ok)
-	}
-	i := strings.Index(s, "curl ")
-	if i < 0 || i > 0 && s[i-1] != ' ' {
+// curlHTTPStatus reads the status from curl's "URL returned error: 503",
+// which older curls follow with the reason ("404 Not Found").
+func curlHTTPStatus(s string) (int, bool) {
+	_, rest, ok := strings.Cut(s, "URL returned error: ")
+	if !ok || len(rest) < 3 || len(rest) > 3 && rest[3] != ' ' && rest[3] != ')' {
 		return 0, false
 	}
-	n, rest, ok := strings.Cut(s[i+len("curl "):], " ")
+	n, err := strconv.Atoi(rest[:3])
+	if err != nil || n < 100 || n > 599 {
+		return 0, false
+	}
+	return n, true
+}
+
+// cutCurlCode finds the code of a curl error where curl and the tools
+// around it print one: "(n) text" or "[n] text" (cargo) at the start;
+// "curl: (n) text" at the start or after a space or "("; and "curl n
+// text" at the start or after git's "RPC failed; " (with "HTTP 503 "
+// between them for an HTTP error). A "curl n" anywhere else is prose
+// ("retrying curl 5 times"), not a code.
+func cutCurlCode(s string) (int, bool) {
+	if code, ok := cutBracketedCode(s); ok {
+		return code, true
+	}
+	const marker = "curl: "
+	for i := 0; i < len(s); {
+		j := strings.Index(s[i:], marker)
+		if j < 0 {
+			break
+		}
+		j += i
+		if j == 0 || s[j-1] == ' ' || s[j-1] == '(' {
+			if code, ok := cutBracketedCode(s[j+len(marker):]); ok {
+				return code, true
+			}
+		}
+		i = j + len(marker)
+	}
+	rest, ok := strings.CutPrefix(s, "curl ")
+	if !ok {
+		rest, ok = cutGitRPC(s)
+	}
+	if !ok {
+		return 0, false
+	}
+	n, msg, ok := strings.Cut(rest, " ")
+	return curlNumber(n, msg, ok)
+}
+
+// cutBracketedCode reads "(n) text" or "[n] text" at the start of s.
+func cutBracketedCode(s string) (int, bool) {
+	if s == "" || s[0] != '(' && s[0] != '[' {
+		return 0, false
+	}
+	closer := ") "
+	if s[0] == '[' {
+		closer = "] "
+	}
+	n, rest, ok := strings.Cut(s[1:], closer)
 	return curlNumber(n, rest, ok)
+}
+
+// cutGitRPC strips git's "[error: ]RPC failed; [HTTP n ]curl " and
+// returns the code and message after it.
+func cutGitRPC(s string) (string, bool) {
+	s = strings.TrimPrefix(s, "error: ")
+	rest, ok := strings.CutPrefix(s, "RPC failed; ")
+	if !ok {
+		return "", false
+	}
+	if after, ok := strings.CutPrefix(rest, "HTTP "); ok {
+		status, tail, ok := strings.Cut(after, " ")
+		if !ok || !isBareNumber(status) {
+			return "", false
+		}
+		rest = tail
+	}
+	return strings.CutPrefix(rest, "curl ")
 }
 
 // curlNumber parses a curl code followed by its message.

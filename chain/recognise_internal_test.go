@@ -50,6 +50,13 @@ func TestRecognisers(t *testing.T) {
 			{"(60) SSL certificate problem", Attrs{Kind: "certificate"}},
 			{"(52) Empty reply from server", Attrs{Kind: "unexpected_eof"}},
 			{"(56) Recv failure", Attrs{Kind: "connection_reset"}},
+			{"(22) The requested URL returned error: 503", Attrs{HTTPStatus: 503}},
+			{"(22) The requested URL returned error: 404 Not Found", Attrs{HTTPStatus: 404}},
+			{"The requested URL returned error: 429", Attrs{HTTPStatus: 429}},
+			{"RPC failed; HTTP 502 curl 22 The requested URL returned error: 502", Attrs{HTTPStatus: 502}},
+			{"error: RPC failed; curl 56 GnuTLS recv error (-9): A TLS packet with unexpected length was received.", Attrs{Kind: "connection_reset"}},
+			{"curl 6 Could not resolve host", Attrs{Kind: "dns"}},
+			{"download failed (curl: (28) Timeout was reached)", Attrs{Timeout: true, Kind: "timeout"}},
 			// The errno in the text is more precise than the code.
 			{"[7] Failed to connect to example.com port 443: No route to host", Attrs{Errno: errnoNumber("EHOSTUNREACH"), ErrnoName: "EHOSTUNREACH"}},
 		},
@@ -83,7 +90,13 @@ func TestRecognisers(t *testing.T) {
 		})
 	}
 	for _, s := range []string{"something went wrong", "read error", "stream error: stream ID 1; NOT_A_CODE", "Get http://x", "lookup", "fork/exec failed",
-		"(1) step failed", "[28]", "(28) ", "curl 999 x", "libcurl 28 x", "(2a) x"} {
+		"(1) step failed", "[28]", "(28) ", "curl 999 x", "libcurl 28 x", "(2a) x",
+		// "curl n" in prose is not a code: it needs an error's context.
+		"retrying curl 5 times", "ran curl 6 times", "step 3 (curl 7 attempts) ok", "RPC ok; curl 56 x", "notcurl: (6) x",
+		"RPC failed; HTTP x curl 56 Recv failure",
+		// Code 22 names its kind only through a status.
+		"(22) The requested URL returned error", "(22) The requested URL returned error: 5030", "(22) The requested URL returned error: 999",
+		"(22) HTTP response code said error"} {
 		var a Attrs
 		assert.False(t, recognise(s, &a), "%q", s)
 		assert.True(t, a.IsZero(), "%q", s)

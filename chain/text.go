@@ -366,6 +366,11 @@ func cutNumbered(line string) (string, bool) {
 //     "tls: ", "http2: ", "gzip: ", "net/http: ", "exec: ", …), after
 //     "stream error" and "connection error" (HTTP/2), or after "lookup
 //     host [on server]" (a *net.DNSError prints its cause inline);
+//   - before a bare number that ends the text ("returned error: 503",
+//     "exit status: 2"): a status or code means nothing as a layer of its
+//     own, only with the words before it;
+//   - after curl's "URL returned error", whose status may be followed by
+//     its reason ("returned error: 404 Not Found", as older curls print);
 //   - at the very start or end of the text.
 //
 // When quotes or brackets do not balance, the text is split again
@@ -406,7 +411,8 @@ func scanSplits(s string, nesting bool) (cuts []int, balanced bool) {
 				depth--
 			}
 		case ':':
-			if depth == 0 && i > start && i+2 < len(s) && s[i+1] == ' ' && !joinsColon(s[start:i]) {
+			if depth == 0 && i > start && i+2 < len(s) && s[i+1] == ' ' && !joinsColon(s[start:i]) &&
+				!isBareNumber(s[i+2:]) {
 				cuts = append(cuts, i)
 				start = i + 2
 			}
@@ -444,6 +450,14 @@ func joinsColon(seg string) bool {
 			return true
 		}
 	}
+	if strings.HasSuffix(seg, "URL returned error") {
+		return true
+	}
 	// *net.DNSError: "lookup example.com on 127.0.0.53:53: no such host".
 	return strings.HasPrefix(seg, "lookup ") && !strings.Contains(seg, ": ") && !strings.ContainsAny(seg, "\"`")
+}
+
+// isBareNumber reports whether s is only decimal digits.
+func isBareNumber(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
 }

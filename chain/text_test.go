@@ -75,6 +75,15 @@ func TestSplitRule(t *testing.T) {
 		{"failed to unpack `a: b`: EOF", []string{"failed to unpack `a: b`", "EOF"}},
 		{`exec: "zstd": executable file not found in $PATH`, []string{`exec: "zstd"`, "executable file not found in $PATH"}},
 		{"fork/exec /usr/bin/tar: permission denied", []string{"fork/exec /usr/bin/tar", "permission denied"}},
+		// A trailing bare number is a status or code: it stays with its words.
+		{"curl: (22) The requested URL returned error: 503", []string{"curl", "(22) The requested URL returned error: 503"}},
+		{"wait: exit status: 2", []string{"wait", "exit status: 2"}},
+		{"a: 503: b", []string{"a", "503", "b"}},
+		{"a: 503 Service Unavailable", []string{"a", "503 Service Unavailable"}},
+		{"a: 5x", []string{"a", "5x"}},
+		{"a: -1", []string{"a", "-1"}},
+		{"curl: (22) The requested URL returned error: 404 Not Found", []string{"curl", "(22) The requested URL returned error: 404 Not Found"}},
+		{"error: RPC failed; HTTP 503 curl 22 The requested URL returned error: 503", []string{"error", "RPC failed; HTTP 503 curl 22 The requested URL returned error: 503"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
