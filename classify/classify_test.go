@@ -98,6 +98,10 @@ func TestKinds(t *testing.T) {
 		{"h2 connection error", linear(txt("connection error: FLOW_CONTROL_ERROR")), classify.H2Connection, false, nil},
 		{"status attr", linear(lay("*x.StatusError", "boom", chain.Attrs{HTTPStatus: 503, RetryAfter: 1.5})), classify.HTTPStatus, true,
 			func(t *testing.T, f classify.Facts) { assert.Equal(t, 1500*time.Millisecond, f.HTTP.RetryAfter) }},
+		// A Describer naming the kind must not leave the kind's default
+		// (not transient) on a retryable status; the status decides.
+		{"status hinted 503", linear(lay("*x.StatusError", "upstream said no", chain.Attrs{Kind: "http_status", HTTPStatus: 503})), classify.HTTPStatus, true, nil},
+		{"status hinted 404", linear(lay("*x.StatusError", "upstream said no", chain.Attrs{Kind: "http_status", HTTPStatus: 404})), classify.HTTPStatus, false, nil},
 		{"status 404", linear(txt("unexpected status code: 404")), classify.HTTPStatus, false,
 			func(t *testing.T, f classify.Facts) { assert.Equal(t, 404, f.HTTP.Status) }},
 		{"status reason phrase", linear(txt("server said 502 Bad Gateway")), classify.HTTPStatus, true, nil},

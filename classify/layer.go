@@ -92,7 +92,7 @@ func builtinLayer(l *chain.Layer, hasChild bool, in *layerInfo) {
 	switch {
 	case in.kind != "":
 	case in.status != 0:
-		in.kind, in.transient = HTTPStatus, statusTransient(in.status)
+		in.setKind(HTTPStatus)
 	case in.format != "":
 		in.setKind(formatKind(in.format))
 	case in.timeout && tk != "url.Error":
@@ -196,6 +196,13 @@ func refineTransient(in *layerInfo) {
 		// SERVFAIL may.
 		if in.notFound {
 			in.transient = false
+		}
+	case HTTPStatus:
+		// Whichever way the kind was named (a Describer's hint, the
+		// attribute, the text), the status decides: a hint alone would
+		// leave the kind's default, not transient, on a 503.
+		if in.status != 0 {
+			in.transient = statusTransient(in.status)
 		}
 	case H2Stream, H2Connection:
 		in.transient = h2CodeTransient(in.h2Code)
