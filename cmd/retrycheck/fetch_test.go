@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -65,15 +62,10 @@ func startFetchServer(t testing.TB, cfg faultserver.Config) *faultserver.Server 
 // PEM file, as a user would save it for --ca.
 func serverCertPEM(t testing.TB, s *faultserver.Server) string {
 	t.Helper()
-	u, err := url.Parse(s.URL)
-	require.NoError(t, err)
-	c, err := tls.Dial("tcp", u.Host, s.TLSConfig())
-	require.NoError(t, err)
-	certs := c.ConnectionState().PeerCertificates
-	require.NoError(t, c.Close())
-	require.NotEmpty(t, certs)
+	pem := s.CertPEM()
+	require.NotEmpty(t, pem, "a TLS server")
 	name := filepath.Join(t.TempDir(), "ca.pem")
-	require.NoError(t, os.WriteFile(name, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: certs[0].Raw}), 0o644))
+	require.NoError(t, os.WriteFile(name, pem, 0o644))
 	return name
 }
 

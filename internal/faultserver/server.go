@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net"
@@ -83,6 +84,7 @@ type Server struct {
 	ln    net.Listener
 	tlsSv *tls.Config
 	pool  *x509.CertPool
+	cert  []byte // DER of the TLS certificate
 	done  chan struct{}
 	wg    sync.WaitGroup
 
@@ -142,7 +144,7 @@ func Start(cfg Config) (*Server, error) {
 			ln.Close()
 			return nil, fmt.Errorf("faultserver: %w", err)
 		}
-		s.pool = pool
+		s.pool, s.cert = pool, cert.Certificate[0]
 		s.tlsSv = &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}}
 		scheme = "https"
 	}
@@ -226,6 +228,16 @@ func (s *Server) WireBytes() int64 { return s.wireBytes.Load() }
 // CertPool returns the pool holding the TLS server's certificate, or nil
 // for a plain server.
 func (s *Server) CertPool() *x509.CertPool { return s.pool }
+
+// CertPEM returns the TLS server's self-signed certificate as PEM, for
+// clients configured from a file (curl --cacert, retrycheck --ca), or nil
+// for a plain server.
+func (s *Server) CertPEM() []byte {
+	if s.cert == nil {
+		return nil
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.cert})
+}
 
 // TLSConfig returns a client TLS configuration trusting the server, or nil
 // for a plain server.

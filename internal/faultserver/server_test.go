@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -95,6 +97,20 @@ func TestServeWhole(t *testing.T) {
 			assert.Equal(t, int64(len(body)), reqs[0].BodyBytes)
 		})
 	}
+}
+
+// TestCertPEM checks that the PEM a client would load from a file is the
+// certificate the server presents, and that a plain server has none.
+func TestCertPEM(t *testing.T) {
+	plain, _ := start(t, mode{"h1", false, HTTP1}, content(10))
+	assert.Nil(t, plain.CertPEM())
+
+	s, _ := start(t, mode{"h2", true, HTTP2}, content(10))
+	pool := x509.NewCertPool()
+	require.True(t, pool.AppendCertsFromPEM(s.CertPEM()))
+	c, err := tls.Dial("tcp", strings.TrimSuffix(strings.TrimPrefix(s.URL, "https://"), "/file"), &tls.Config{RootCAs: pool})
+	require.NoError(t, err, "the PEM alone must be enough to trust the server")
+	require.NoError(t, c.Close())
 }
 
 func TestRanges(t *testing.T) {

@@ -23,7 +23,6 @@
 package main
 
 import (
-	"encoding/pem"
 	"flag"
 	"fmt"
 	"os"
@@ -82,12 +81,7 @@ func serve(file string, tls bool, certFile, script string) error {
 	return nil
 }
 
-// writeCert writes the server's certificate, which faultserver keeps in a
-// pool only, as PEM.
+// writeCert writes the server's certificate as PEM.
 func writeCert(s *faultserver.Server, name string) error {
-	cert, err := peerCert(s.URL, s.TLSConfig())
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(name, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert}), 0o644)
+	return os.WriteFile(name, s.CertPEM(), 0o644)
 }
