@@ -203,6 +203,10 @@
 // will not retry ends the fetch. The tree appears at --to only once the
 // whole archive was read and verified (its length, the decompressor's
 // checksum, --sha256 if given); nothing partial is ever left there.
+// --replace swaps out and deletes what was at --to, so fetch refuses a
+// --to that is or contains the current directory, the home directory,
+// the root, or the directories holding --dump-dir, --policy or --ca,
+// however it is spelled (".", "..", an absolute path, a symbolic link).
 //
 // Progress goes to standard error: a bar on a terminal, a line every few
 // seconds elsewhere, and one line for every decision. A summary goes to

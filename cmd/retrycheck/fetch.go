@@ -46,6 +46,10 @@ a download that cannot continue is restarted, and a failure the policy
 will not retry ends the fetch. The tree appears at --to only once the
 whole archive was read and verified (its length, the decompressor's
 checksum, --sha256 if given); nothing partial is ever left there.
+--replace swaps out and deletes what was at --to, so fetch refuses a
+--to that is or contains the current directory, the home directory,
+the root, or the directories holding --dump-dir, --policy or --ca,
+however it is spelled (".", "..", an absolute path, a symbolic link).
 
 Progress goes to standard error: a bar on a terminal, a line every few
 seconds elsewhere, and one line for every decision. A summary goes to
@@ -170,6 +174,11 @@ func (cl *cli) fetch(ctx context.Context, ff *fetchFlags, args []string) int {
 	dest, err := filepath.Abs(ff.to)
 	if err != nil {
 		return cl.usagef("--to: %v", err)
+	}
+	// Judge the destination before anything can touch it: with --replace,
+	// whatever is there is deleted once the new tree is in place.
+	if err := checkDest(ff.to, dest, cl.protectedPaths(ff)); err != nil {
+		return cl.usagef("%v", err)
 	}
 	// Refuse before downloading anything rather than after.
 	if _, err := os.Lstat(dest); err == nil && !ff.replace {
