@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"math"
 	"sync/atomic"
 	"time"
 )
@@ -25,7 +26,10 @@ type idleWatch struct {
 func newIdleWatch(d time.Duration, cancel func(error)) *idleWatch {
 	w := &idleWatch{d: d, cancel: cancel}
 	w.waiting.Store(true) // the request itself is waited for
-	w.t = time.AfterFunc(d, w.fire)
+	// Arm the timer only once w.t is set: fire reads it, and a short d
+	// can fire before AfterFunc returns.
+	w.t = time.AfterFunc(time.Duration(math.MaxInt64), w.fire)
+	w.t.Reset(d)
 	return w
 }
 
