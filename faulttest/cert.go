@@ -1,4 +1,4 @@
-package faultserver
+package faulttest
 
 import (
 	"crypto/ecdsa"
@@ -22,7 +22,7 @@ func newCert() (tls.Certificate, *x509.CertPool, error) {
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(now.UnixNano()),
-		Subject:               pkix.Name{Organization: []string{"faultserver"}},
+		Subject:               pkix.Name{Organization: []string{"faulttest"}},
 		NotBefore:             now.Add(-time.Hour),
 		NotAfter:              now.Add(24 * time.Hour),
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,

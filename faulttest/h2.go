@@ -1,4 +1,4 @@
-package faultserver
+package faulttest
 
 import (
 	"bufio"
@@ -202,7 +202,7 @@ func (hc *h2conn) serveStream(st *h2stream, r *response) {
 		if f.ExcludeStream {
 			last = max(st.id, 2) - 2
 		}
-		hc.write(func() error { return hc.fr.WriteGoAway(last, f.Code, []byte("faultserver")) })
+		hc.write(func() error { return hc.fr.WriteGoAway(last, f.Code, []byte("faulttest")) })
 		hc.raw.Close()
 	case Truncate:
 		hc.write(func() error { return hc.fr.WriteData(st.id, true, nil) })

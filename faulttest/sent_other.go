@@ -1,6 +1,6 @@
 //go:build !linux
 
-package faultserver
+package faulttest
 
 import (
 	"net"

@@ -1,4 +1,4 @@
-package faultserver
+package faulttest
 
 import (
 	"bufio"
@@ -117,7 +117,7 @@ func Start(cfg Config) (*Server, error) {
 	if content == nil && cfg.File != "" {
 		b, err := os.ReadFile(cfg.File)
 		if err != nil {
-			return nil, fmt.Errorf("faultserver: %w", err)
+			return nil, fmt.Errorf("faulttest: %w", err)
 		}
 		content = b
 	}
@@ -134,7 +134,7 @@ func Start(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, rep: rep, done: make(chan struct{}), conns: make(map[net.Conn]struct{})}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("faultserver: %w", err)
+		return nil, fmt.Errorf("faulttest: %w", err)
 	}
 	s.ln = ln
 	scheme := "http"
@@ -142,7 +142,7 @@ func Start(cfg Config) (*Server, error) {
 		cert, pool, err := newCert()
 		if err != nil {
 			ln.Close()
-			return nil, fmt.Errorf("faultserver: %w", err)
+			return nil, fmt.Errorf("faulttest: %w", err)
 		}
 		s.pool, s.cert = pool, cert.Certificate[0]
 		s.tlsSv = &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}}

@@ -1,4 +1,4 @@
-package faultserver
+package faulttest
 
 import (
 	"bytes"
@@ -7,7 +7,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -400,35 +399,6 @@ func FuzzParseRange(f *testing.F) {
 			}
 		}
 	})
-}
-
-func Example() {
-	s, err := Start(Config{
-		Content: []byte("hello, faults"),
-		Script:  []Fault{{Kind: Truncate, At: 5}},
-	})
-	if err != nil {
-		panic(err)
-	}
-	defer s.Close()
-	c := s.Client(HTTP1)
-	for range 2 {
-		resp, err := c.Get(s.URL)
-		if err != nil {
-			panic(err)
-		}
-		b, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		fmt.Printf("%q %v\n", b, err)
-	}
-	for _, r := range s.Requests() {
-		fmt.Println(r.N, r.Status, r.Fault.Kind, r.BodyBytes)
-	}
-	// Output:
-	// "hello" unexpected EOF
-	// "hello, faults" <nil>
-	// 1 200 truncate 5
-	// 2 200  13
 }
 
 func writeFile(path string, b []byte) error { return os.WriteFile(path, b, 0o644) }

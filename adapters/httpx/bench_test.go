@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	fs "github.com/faultline-go/faultline/internal/faultserver"
+	fs "github.com/faultline-go/faultline/faulttest"
 )
 
 const benchSize = 8 << 20

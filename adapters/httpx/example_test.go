@@ -7,7 +7,7 @@ import (
 	"io"
 
 	"github.com/faultline-go/faultline/adapters/httpx"
-	"github.com/faultline-go/faultline/internal/faultserver"
+	"github.com/faultline-go/faultline/faulttest"
 )
 
 // Stream a download into a hash while the connection is reset twice: the
@@ -17,11 +17,11 @@ func Example() {
 	for i := range content {
 		content[i] = byte(i * 7)
 	}
-	srv, err := faultserver.Start(faultserver.Config{
+	srv, err := faulttest.Start(faulttest.Config{
 		Content: content,
-		Script: []faultserver.Fault{
-			{Kind: faultserver.Reset, At: 300_000},
-			{Kind: faultserver.Reset, At: 200_000},
+		Script: []faulttest.Fault{
+			{Kind: faulttest.Reset, At: 300_000},
+			{Kind: faulttest.Reset, At: 200_000},
 		},
 	})
 	if err != nil {
@@ -29,7 +29,7 @@ func Example() {
 	}
 	defer srv.Close()
 
-	c := &httpx.Client{HTTP: srv.Client(faultserver.HTTP1)}
+	c := &httpx.Client{HTTP: srv.Client(faulttest.HTTP1)}
 	h := sha256.New()
 	res, err := c.Do(context.Background(), srv.URL, func(ctx context.Context, r io.Reader) error {
 		h.Reset() // a restart starts over

@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/faultline-go/faultline/classify"
-	fs "github.com/faultline-go/faultline/internal/faultserver"
+	fs "github.com/faultline-go/faultline/faulttest"
 	"github.com/faultline-go/faultline/policy"
 )
 

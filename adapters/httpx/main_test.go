@@ -18,7 +18,7 @@ import (
 	"go.uber.org/goleak"
 	"golang.org/x/net/http2"
 
-	"github.com/faultline-go/faultline/internal/faultserver"
+	"github.com/faultline-go/faultline/faulttest"
 )
 
 func TestMain(m *testing.M) {
@@ -49,19 +49,19 @@ func payload(n int) []byte {
 type mode struct {
 	name  string
 	tls   bool
-	proto faultserver.Proto
+	proto faulttest.Proto
 	xnet  bool // golang.org/x/net/http2's Transport instead of net/http's
 }
 
 var modes = []mode{
-	{"h1", false, faultserver.HTTP1, false},
-	{"h2c", false, faultserver.HTTP2, false},
-	{"h2tls", true, faultserver.HTTP2, false},
-	{"h2x", true, faultserver.HTTP2, true},
+	{"h1", false, faulttest.HTTP1, false},
+	{"h2c", false, faulttest.HTTP2, false},
+	{"h2tls", true, faulttest.HTTP2, false},
+	{"h2x", true, faulttest.HTTP2, true},
 }
 
 // client returns an HTTP client speaking m to s.
-func (m mode) client(t testing.TB, s *faultserver.Server) *http.Client {
+func (m mode) client(t testing.TB, s *faulttest.Server) *http.Client {
 	if !m.xnet {
 		return s.Client(m.proto)
 	}
@@ -70,9 +70,9 @@ func (m mode) client(t testing.TB, s *faultserver.Server) *http.Client {
 	return &http.Client{Transport: tr}
 }
 
-func startServer(t testing.TB, m mode, body []byte, script ...faultserver.Fault) *faultserver.Server {
+func startServer(t testing.TB, m mode, body []byte, script ...faulttest.Fault) *faulttest.Server {
 	t.Helper()
-	s, err := faultserver.Start(faultserver.Config{Content: body, TLS: m.tls, Script: script, StallLimit: 5 * time.Second})
+	s, err := faulttest.Start(faulttest.Config{Content: body, TLS: m.tls, Script: script, StallLimit: 5 * time.Second})
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
 	return s

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/faultline-go/faultline/classify"
-	fs "github.com/faultline-go/faultline/internal/faultserver"
+	fs "github.com/faultline-go/faultline/faulttest"
 )
 
 // position is where in the body a fault strikes.

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	fs "github.com/faultline-go/faultline/internal/faultserver"
+	fs "github.com/faultline-go/faultline/faulttest"
 )
 
 // TestShortRanges: a 206 that ends, complete, before the end of the file

@@ -230,7 +230,7 @@
 //	--ca FILE
 //		trust the PEM certificates in FILE as well as the system's
 //	--demo
-//		instead of URL, fetch a generated archive from a local server that resets the connection three times
+//		instead of URL, fetch a generated archive from a local server (package faulttest) that breaks the download three times
 //	--dump-dir DIR
 //		record every failure as a dump in DIR, for retrycheck explain
 //	--h2c

@@ -29,7 +29,7 @@ import (
 	"github.com/faultline-go/faultline/adapters/tarx"
 	"github.com/faultline-go/faultline/chain"
 	"github.com/faultline-go/faultline/classify"
-	"github.com/faultline-go/faultline/internal/faultserver"
+	"github.com/faultline-go/faultline/faulttest"
 	"github.com/faultline-go/faultline/policy"
 )
 
@@ -98,7 +98,7 @@ func (f *fetchFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.h2c, "h2c", false, "speak HTTP/2 without TLS (prior knowledge) to an http:// URL")
 	fs.StringVar(&f.progress, "progress", progressAuto, "progress `MODE`: auto (a bar on a terminal, else lines), bar, lines or none")
 	fs.DurationVar(&f.idle, "idle-timeout", httpx.DefaultIdleTimeout, "give up on a response that sends nothing for `DURATION`")
-	fs.BoolVar(&f.demo, "demo", false, "instead of URL, fetch a generated archive from a local server that resets the connection three times")
+	fs.BoolVar(&f.demo, "demo", false, "instead of URL, fetch a generated archive from a local server (package faulttest) that breaks the download three times")
 }
 
 // fetchSummary is what fetch reports at the end, as text or --json.
@@ -423,8 +423,8 @@ func fetchHTTPClient(ff *fetchFlags) (*http.Client, error) {
 // demo is the server of fetch --demo: a generated archive served on
 // 127.0.0.1 by the test fault server, which breaks the first responses.
 type demo struct {
-	server *faultserver.Server
-	script []faultserver.Fault
+	server *faulttest.Server
+	script []faulttest.Fault
 	size   int64
 	sha256 string
 }
@@ -439,12 +439,12 @@ func startDemo() (*demo, error) {
 		return nil, err
 	}
 	size := int64(len(archive))
-	script := []faultserver.Fault{
-		{Kind: faultserver.Reset, At: size / 5},
-		{Kind: faultserver.ResetStream, At: size / 4},
-		{Kind: faultserver.Truncate, At: size / 4},
+	script := []faulttest.Fault{
+		{Kind: faulttest.Reset, At: size / 5},
+		{Kind: faulttest.ResetStream, At: size / 4},
+		{Kind: faulttest.Truncate, At: size / 4},
 	}
-	s, err := faultserver.Start(faultserver.Config{Content: archive, Script: script})
+	s, err := faulttest.Start(faulttest.Config{Content: archive, Script: script})
 	if err != nil {
 		return nil, err
 	}

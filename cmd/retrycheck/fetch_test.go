@@ -19,8 +19,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/faultline-go/faultline/faulttest"
 	"github.com/faultline-go/faultline/internal/archivetest"
-	"github.com/faultline-go/faultline/internal/faultserver"
 	"github.com/faultline-go/faultline/policies"
 )
 
@@ -50,9 +50,9 @@ func fastPolicy(t testing.TB) string {
 	return name
 }
 
-func startFetchServer(t testing.TB, cfg faultserver.Config) *faultserver.Server {
+func startFetchServer(t testing.TB, cfg faulttest.Config) *faulttest.Server {
 	t.Helper()
-	s, err := faultserver.Start(cfg)
+	s, err := faulttest.Start(cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
 	return s
@@ -60,7 +60,7 @@ func startFetchServer(t testing.TB, cfg faultserver.Config) *faultserver.Server 
 
 // serverCertPEM writes the certificate a TLS fault server presents as a
 // PEM file, as a user would save it for --ca.
-func serverCertPEM(t testing.TB, s *faultserver.Server) string {
+func serverCertPEM(t testing.TB, s *faulttest.Server) string {
 	t.Helper()
 	pem := s.CertPEM()
 	require.NotEmpty(t, pem, "a TLS server")
@@ -80,7 +80,7 @@ func TestFetch(t *testing.T) {
 	tests := []struct {
 		name      string
 		tls, h2   bool
-		script    []faultserver.Fault
+		script    []faulttest.Fault
 		sha       bool
 		attempts  int
 		resumes   int
@@ -91,23 +91,23 @@ func TestFetch(t *testing.T) {
 		decisions int
 	}{
 		{name: "h1 clean", attempts: 1, maxServed: 1},
-		{name: "h1 resets", script: []faultserver.Fault{{Kind: faultserver.Reset, At: size / 4}, {Kind: faultserver.Reset, At: size / 4}},
+		{name: "h1 resets", script: []faulttest.Fault{{Kind: faulttest.Reset, At: size / 4}, {Kind: faulttest.Reset, At: size / 4}},
 			sha: true, attempts: 3, resumes: 2, maxServed: 1.05},
-		{name: "h2c reset stream", h2: true, script: []faultserver.Fault{{Kind: faultserver.ResetStream, At: size / 2}},
+		{name: "h2c reset stream", h2: true, script: []faulttest.Fault{{Kind: faulttest.ResetStream, At: size / 2}},
 			attempts: 2, resumes: 1, maxServed: 1.05},
-		{name: "h2 tls reset", tls: true, h2: true, script: []faultserver.Fault{{Kind: faultserver.Reset, At: size / 3}},
+		{name: "h2 tls reset", tls: true, h2: true, script: []faulttest.Fault{{Kind: faulttest.Reset, At: size / 3}},
 			attempts: 2, resumes: 1, maxServed: 1.05},
 		// The validator changed under the resume: bytes of two versions
 		// are never spliced, so the unpack starts over.
 		// The server writes the whole body of the abandoned response into
 		// the socket buffers before the client drops it: 2.5 on the
 		// server's count, 1.5 on the client's.
-		{name: "h1 validator changed", script: []faultserver.Fault{{Kind: faultserver.Reset, At: size / 2}, {Kind: faultserver.ChangeETag}},
+		{name: "h1 validator changed", script: []faulttest.Fault{{Kind: faulttest.Reset, At: size / 2}, {Kind: faulttest.ChangeETag}},
 			attempts: 3, resumes: 1, restarts: 1, maxServed: 2.55, decisions: 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := startFetchServer(t, faultserver.Config{Content: archive, TLS: tc.tls, Script: tc.script})
+			s := startFetchServer(t, faulttest.Config{Content: archive, TLS: tc.tls, Script: tc.script})
 			dir := t.TempDir()
 			dest := filepath.Join(dir, "tree")
 			dumps := filepath.Join(dir, "dumps")
@@ -160,9 +160,9 @@ func TestFetch(t *testing.T) {
 			}
 			for _, req := range s.Requests() {
 				if tc.h2 {
-					assert.Equal(t, string(faultserver.HTTP2), req.Proto)
+					assert.Equal(t, string(faulttest.HTTP2), req.Proto)
 				} else {
-					assert.Equal(t, string(faultserver.HTTP1), req.Proto)
+					assert.Equal(t, string(faulttest.HTTP1), req.Proto)
 				}
 			}
 			// Every decision was reported on stderr as it happened.
@@ -203,7 +203,7 @@ func TestFetchFailures(t *testing.T) {
 	tests := []struct {
 		name    string
 		content []byte
-		script  []faultserver.Fault
+		script  []faulttest.Fault
 		args    []string
 		rule    string
 		kind    string
@@ -215,16 +215,16 @@ func TestFetchFailures(t *testing.T) {
 		{name: "gzip checksum", content: corrupt, rule: "checksum-again", kind: "checksum", dumps: 2},
 		{name: "sha256 mismatch twice", content: archive, args: []string{"--sha256", hex.EncodeToString(wrong[:])},
 			rule: "checksum-again", kind: "checksum", dumps: 2},
-		{name: "not found", content: archive, script: []faultserver.Fault{{Kind: faultserver.Status, Status: 404}},
+		{name: "not found", content: archive, script: []faulttest.Fault{{Kind: faulttest.Status, Status: 404}},
 			rule: "http-client-error", kind: "http_status", dumps: 1},
-		{name: "503 past the attempt limit", content: archive, script: []faultserver.Fault{
-			{Kind: faultserver.Status, Status: 503}, {Kind: faultserver.Status, Status: 503}, {Kind: faultserver.Status, Status: 503},
-			{Kind: faultserver.Status, Status: 503}, {Kind: faultserver.Status, Status: 503}},
+		{name: "503 past the attempt limit", content: archive, script: []faulttest.Fault{
+			{Kind: faulttest.Status, Status: 503}, {Kind: faulttest.Status, Status: 503}, {Kind: faulttest.Status, Status: 503},
+			{Kind: faulttest.Status, Status: 503}, {Kind: faulttest.Status, Status: 503}},
 			rule: "max_attempts", kind: "http_status", dumps: 5},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := startFetchServer(t, faultserver.Config{Content: tc.content, Script: tc.script})
+			s := startFetchServer(t, faulttest.Config{Content: tc.content, Script: tc.script})
 			dir := t.TempDir()
 			dest := filepath.Join(dir, "tree")
 			dumps := filepath.Join(dir, "dumps")
@@ -277,7 +277,7 @@ func TestFetchUsage(t *testing.T) {
 // before any request, and replaced whole with --replace.
 func TestFetchDestination(t *testing.T) {
 	entries, archive := fetchArchive(t)
-	s := startFetchServer(t, faultserver.Config{Content: archive})
+	s := startFetchServer(t, faulttest.Config{Content: archive})
 	dir := t.TempDir()
 	dest := filepath.Join(dir, "tree")
 	require.NoError(t, os.MkdirAll(filepath.Join(dest, "old"), 0o755))
@@ -306,8 +306,8 @@ func TestFetchDestination(t *testing.T) {
 func TestFetchDumpsExplain(t *testing.T) {
 	_, archive := fetchArchive(t)
 	size := int64(len(archive))
-	s := startFetchServer(t, faultserver.Config{Content: archive, Script: []faultserver.Fault{
-		{Kind: faultserver.Reset, At: size / 3}, {Kind: faultserver.Status, Status: 503}, {Kind: faultserver.Truncate, At: size / 3}}})
+	s := startFetchServer(t, faulttest.Config{Content: archive, Script: []faulttest.Fault{
+		{Kind: faulttest.Reset, At: size / 3}, {Kind: faulttest.Status, Status: 503}, {Kind: faulttest.Truncate, At: size / 3}}})
 	pol := fastPolicy(t)
 	dir := t.TempDir()
 	dumps := filepath.Join(dir, "dumps")
@@ -342,7 +342,7 @@ func TestFetchJSON(t *testing.T) {
 	_, archive := fetchArchive(t)
 	size := int64(len(archive))
 	pol := fastPolicy(t)
-	s := startFetchServer(t, faultserver.Config{Content: archive, Script: []faultserver.Fault{{Kind: faultserver.Reset, At: size / 2}}})
+	s := startFetchServer(t, faulttest.Config{Content: archive, Script: []faulttest.Fault{{Kind: faulttest.Reset, At: size / 2}}})
 	dir := t.TempDir()
 	r := runCLI(t, "", "fetch", "--json", "--policy", pol, "--progress", "none", "--to", filepath.Join(dir, "ok"), s.URL)
 	require.Equal(t, exitOK, r.code, r.stderr)
@@ -357,7 +357,7 @@ func TestFetchJSON(t *testing.T) {
 	assert.Positive(t, ok.Files)
 	assert.Nil(t, ok.Decision)
 
-	bad := startFetchServer(t, faultserver.Config{Content: archive, Script: []faultserver.Fault{{Kind: faultserver.Status, Status: 403}}})
+	bad := startFetchServer(t, faulttest.Config{Content: archive, Script: []faulttest.Fault{{Kind: faulttest.Status, Status: 403}}})
 	r = runCLI(t, "", "fetch", "--json", "--policy", pol, "--progress", "none", "--to", filepath.Join(dir, "bad"), bad.URL)
 	require.Equal(t, exitFail, r.code, r.stderr)
 	var failed fetchSummary
@@ -374,8 +374,8 @@ func TestFetchJSON(t *testing.T) {
 // fails as canceled and leaves nothing behind.
 func TestFetchCanceled(t *testing.T) {
 	_, archive := fetchArchive(t)
-	s := startFetchServer(t, faultserver.Config{Content: archive,
-		Script: []faultserver.Fault{{Kind: faultserver.Stall, At: int64(len(archive)) / 2, Stall: 10 * time.Second}}})
+	s := startFetchServer(t, faulttest.Config{Content: archive,
+		Script: []faulttest.Fault{{Kind: faulttest.Stall, At: int64(len(archive)) / 2, Stall: 10 * time.Second}}})
 	dir := t.TempDir()
 	dest := filepath.Join(dir, "tree")
 	ctx, cancel := context.WithCancel(context.Background())

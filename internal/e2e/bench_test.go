@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	fs "github.com/faultline-go/faultline/internal/faultserver"
+	fs "github.com/faultline-go/faultline/faulttest"
 )
 
 // BenchmarkFetch downloads and unpacks the 2,000-file archive, fault-free

@@ -1,6 +1,6 @@
 // Package e2e holds faultline's end-to-end tests: archives of thousands of
 // files downloaded from a real server on 127.0.0.1 that breaks on cue
-// (internal/faultserver), over HTTP/1.1 and HTTP/2, streamed through
+// (package faulttest), over HTTP/1.1 and HTTP/2, streamed through
 // adapters/httpx into adapters/tarx, and the unpacked tree compared file by
 // file with what was archived.
 //

@@ -11,8 +11,8 @@ import (
 
 	"github.com/faultline-go/faultline/adapters/httpx"
 	"github.com/faultline-go/faultline/adapters/tarx"
+	"github.com/faultline-go/faultline/faulttest"
 	"github.com/faultline-go/faultline/internal/archivetest"
-	"github.com/faultline-go/faultline/internal/faultserver"
 )
 
 // Example downloads an archive from a server that resets the connection
@@ -25,9 +25,9 @@ func Example() {
 		log.Fatal(err)
 	}
 	size := int64(len(archive))
-	s, err := faultserver.Start(faultserver.Config{Content: archive, Script: []faultserver.Fault{
-		{Kind: faultserver.Reset, At: size / 3},
-		{Kind: faultserver.Reset, At: size / 3},
+	s, err := faulttest.Start(faulttest.Config{Content: archive, Script: []faulttest.Fault{
+		{Kind: faulttest.Reset, At: size / 3},
+		{Kind: faulttest.Reset, At: size / 3},
 	}})
 	if err != nil {
 		log.Fatal(err)
@@ -42,7 +42,7 @@ func Example() {
 	dest := filepath.Join(dir, "tree")
 
 	c := &httpx.Client{
-		HTTP: s.Client(faultserver.HTTP1),
+		HTTP: s.Client(faulttest.HTTP1),
 		// Skip the policy's backoff, to keep the example quick.
 		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
 	}

@@ -14,8 +14,8 @@ import (
 
 	"github.com/faultline-go/faultline/adapters/httpx"
 	"github.com/faultline-go/faultline/adapters/tarx"
+	"github.com/faultline-go/faultline/faulttest"
 	"github.com/faultline-go/faultline/internal/archivetest"
-	"github.com/faultline-go/faultline/internal/faultserver"
 )
 
 // fixture is an archive and the entries it holds.
@@ -59,18 +59,18 @@ func load(t testing.TB, f func() (*fixture, error)) *fixture {
 type mode struct {
 	name  string
 	tls   bool
-	proto faultserver.Proto
+	proto faulttest.Proto
 }
 
 var (
-	h1    = mode{"h1", false, faultserver.HTTP1}
-	h2c   = mode{"h2c", false, faultserver.HTTP2}
-	h2tls = mode{"h2", true, faultserver.HTTP2}
+	h1    = mode{"h1", false, faulttest.HTTP1}
+	h2c   = mode{"h2c", false, faulttest.HTTP2}
+	h2tls = mode{"h2", true, faulttest.HTTP2}
 )
 
-func start(t testing.TB, m mode, content []byte, script ...faultserver.Fault) *faultserver.Server {
+func start(t testing.TB, m mode, content []byte, script ...faulttest.Fault) *faulttest.Server {
 	t.Helper()
-	s, err := faultserver.Start(faultserver.Config{Content: content, TLS: m.tls, Script: script, StallLimit: 5 * time.Second})
+	s, err := faulttest.Start(faulttest.Config{Content: content, TLS: m.tls, Script: script, StallLimit: 5 * time.Second})
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
 	return s

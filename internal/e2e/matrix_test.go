@@ -11,8 +11,8 @@ import (
 	"github.com/faultline-go/faultline/adapters/httpx"
 	"github.com/faultline-go/faultline/adapters/tarx"
 	"github.com/faultline-go/faultline/classify"
+	fs "github.com/faultline-go/faultline/faulttest"
 	"github.com/faultline-go/faultline/internal/archivetest"
-	fs "github.com/faultline-go/faultline/internal/faultserver"
 )
 
 // matrixCase is one fault of the fault server, struck in the middle of

@@ -12,8 +12,8 @@ import (
 	"github.com/faultline-go/faultline/adapters/tarx"
 	"github.com/faultline-go/faultline/chain"
 	"github.com/faultline-go/faultline/classify"
+	fs "github.com/faultline-go/faultline/faulttest"
 	"github.com/faultline-go/faultline/internal/archivetest"
-	fs "github.com/faultline-go/faultline/internal/faultserver"
 	"github.com/faultline-go/faultline/policies"
 	"github.com/faultline-go/faultline/policy"
 )

@@ -29,7 +29,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/faultline-go/faultline/internal/faultserver"
+	"github.com/faultline-go/faultline/faulttest"
 )
 
 func main() {
@@ -64,7 +64,7 @@ func serve(file string, tls bool, certFile, script string) error {
 	// finishes at once and signals must not kill the process unreported.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	s, err := faultserver.Start(faultserver.Config{Content: content, TLS: tls, Script: faults})
+	s, err := faulttest.Start(faulttest.Config{Content: content, TLS: tls, Script: faults})
 	if err != nil {
 		return err
 	}
@@ -82,6 +82,6 @@ func serve(file string, tls bool, certFile, script string) error {
 }
 
 // writeCert writes the server's certificate as PEM.
-func writeCert(s *faultserver.Server, name string) error {
+func writeCert(s *faulttest.Server, name string) error {
 	return os.WriteFile(name, s.CertPEM(), 0o644)
 }

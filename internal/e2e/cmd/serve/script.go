@@ -5,16 +5,16 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/faultline-go/faultline/internal/faultserver"
+	"github.com/faultline-go/faultline/faulttest"
 )
 
 // parseScript parses FAULTS (see the package documentation) for a file of
 // size bytes.
-func parseScript(s string, size int64) ([]faultserver.Fault, error) {
+func parseScript(s string, size int64) ([]faulttest.Fault, error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, nil
 	}
-	var out []faultserver.Fault
+	var out []faulttest.Fault
 	for i, item := range strings.Split(s, ",") {
 		f, err := parseFault(strings.TrimSpace(item), size)
 		if err != nil {
@@ -25,16 +25,16 @@ func parseScript(s string, size int64) ([]faultserver.Fault, error) {
 	return out, nil
 }
 
-func parseFault(s string, size int64) (faultserver.Fault, error) {
+func parseFault(s string, size int64) (faulttest.Fault, error) {
 	kind, at, hasAt := strings.Cut(s, "@")
-	var f faultserver.Fault
-	switch faultserver.Kind(kind) {
+	var f faulttest.Fault
+	switch faulttest.Kind(kind) {
 	case "none":
-	case faultserver.Reset, faultserver.ResetStream, faultserver.GoAway, faultserver.Stall,
-		faultserver.Truncate, faultserver.Corrupt, faultserver.Status, faultserver.IgnoreRange,
-		faultserver.WrongContentRange, faultserver.RangeNotSatisfiable, faultserver.WeakETag,
-		faultserver.ChangeETag, faultserver.ChangeContent:
-		f.Kind = faultserver.Kind(kind)
+	case faulttest.Reset, faulttest.ResetStream, faulttest.GoAway, faulttest.Stall,
+		faulttest.Truncate, faulttest.Corrupt, faulttest.Status, faulttest.IgnoreRange,
+		faulttest.WrongContentRange, faulttest.RangeNotSatisfiable, faulttest.WeakETag,
+		faulttest.ChangeETag, faulttest.ChangeContent:
+		f.Kind = faulttest.Kind(kind)
 	default:
 		return f, fmt.Errorf("unknown fault kind %q", kind)
 	}

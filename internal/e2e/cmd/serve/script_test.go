@@ -6,7 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	fs "github.com/faultline-go/faultline/internal/faultserver"
+	fs "github.com/faultline-go/faultline/faulttest"
 )
 
 func TestParseScript(t *testing.T) {
