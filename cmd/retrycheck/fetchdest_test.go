@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/faultline-go/faultline/internal/faultserver"
+	"github.com/faultline-go/faultline/faulttest"
 )
 
 // TestFetchRefusesProtectedDest runs "fetch --replace" into every spelling
@@ -19,7 +19,7 @@ import (
 // absolute first and replaced the working directory.)
 func TestFetchRefusesProtectedDest(t *testing.T) {
 	_, archive := fetchArchive(t)
-	s := startFetchServer(t, faultserver.Config{Content: archive})
+	s := startFetchServer(t, faulttest.Config{Content: archive})
 
 	top := t.TempDir()
 	work := filepath.Join(top, "work")
