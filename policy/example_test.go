@@ -2,8 +2,11 @@ package policy_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/faultline-go/faultline/classify"
@@ -69,4 +72,64 @@ rules:
 	}
 	// Output:
 	// retry.yaml:4:19: rule "resume-body": when: undefined field 'statuss'
+}
+
+// An Engine decides with a policy file that operators may edit while the
+// program runs: Reload swaps in the new version atomically, and keeps the
+// old one if the new one does not load.
+func ExampleEngine() {
+	dir, err := os.MkdirTemp("", "engine")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	file := filepath.Join(dir, "retry.yaml")
+	write := func(action string) {
+		err := os.WriteFile(file, []byte(`name: retry
+backoff: {initial: 100ms, max: 10s, multiplier: 2, jitter: none}
+rules:
+  - name: reset
+    when: error.kind == 'connection_reset'
+    action: `+action+`
+`), 0o644)
+		if err != nil {
+			log.Fatal(err)
+		}
+	}
+	write("retry")
+	p, err := policy.Load(file)
+	if err != nil {
+		log.Fatal(err)
+	}
+	e := policy.NewEngine(p)
+	in := policy.Input{
+		Error: classify.Facts{Kind: classify.ConnectionReset},
+		State: policy.State{Phase: policy.PhaseHeaders, Attempt: 3},
+	}
+	decide := func() {
+		d, err := e.Decide(context.Background(), in)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("%s after %v (rule %q)\n", d.Action, d.Delay, d.Rule)
+	}
+	decide()
+
+	write("fail") // an operator changes the policy
+	if err := e.Reload(); err != nil {
+		log.Fatal(err)
+	}
+	decide()
+
+	write("explode") // a broken edit is refused; the last good policy stays
+	var list policy.ErrorList
+	if errors.As(e.Reload(), &list) {
+		fmt.Printf("%s:%d:%d: %s\n", filepath.Base(list[0].File), list[0].Line, list[0].Col, list[0].Msg)
+	}
+	decide()
+	// Output:
+	// retry after 400ms (rule "reset")
+	// fail after 0s (rule "reset")
+	// retry.yaml:6:13: unknown action "explode" (want retry, resume or fail)
+	// fail after 0s (rule "reset")
 }
