@@ -15,6 +15,8 @@ package policies
 import (
 	"embed"
 	"fmt"
+	"io/fs"
+	"slices"
 	"strings"
 	"sync"
 
@@ -37,6 +39,32 @@ func Load(name string) (*policy.Policy, error) {
 		return nil, fmt.Errorf("policies: %w", err)
 	}
 	return p, nil
+}
+
+// Names returns the names of the shipped policies, sorted: the names
+// Load and Source take.
+func Names() []string {
+	files, _ := fs.Glob(FS, "*.yaml") // the pattern is valid
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = strings.TrimSuffix(f, ".yaml")
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Source returns the YAML text of a shipped policy by name, with or
+// without ".yaml", to print or to copy as the start of a policy of one's
+// own.
+func Source(name string) ([]byte, error) {
+	if !strings.HasSuffix(name, ".yaml") {
+		name += ".yaml"
+	}
+	b, err := FS.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("policies: %w", err)
+	}
+	return b, nil
 }
 
 // Default returns the default policy. It panics if the shipped file does

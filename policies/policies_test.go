@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"testing"
 
+	"github.com/faultline-go/faultline/policy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -38,5 +39,27 @@ func TestDefault(t *testing.T) {
 
 func TestLoadUnknown(t *testing.T) {
 	_, err := Load("nonesuch")
+	require.ErrorIs(t, err, fs.ErrNotExist)
+}
+
+func TestNames(t *testing.T) {
+	assert.Equal(t, []string{"ci", "default", "interactive"}, Names())
+}
+
+// TestSource checks that the text Source returns is the policy Load loads,
+// so a copy of it decides as the shipped one does.
+func TestSource(t *testing.T) {
+	for _, name := range Names() {
+		src, err := Source(name)
+		require.NoError(t, err)
+		copied, err := policy.Parse(name+".yaml", src)
+		require.NoError(t, err)
+		shipped, err := Load(name)
+		require.NoError(t, err)
+		assert.Equal(t, shipped.Name(), copied.Name())
+		assert.Equal(t, shipped.Rules(), copied.Rules())
+		assert.Equal(t, len(shipped.Cases()), len(copied.Cases()))
+	}
+	_, err := Source("nonesuch")
 	require.ErrorIs(t, err, fs.ErrNotExist)
 }

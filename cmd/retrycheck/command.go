@@ -38,6 +38,7 @@ func commands() []*command {
 		testCommand(),
 		lintCommand(),
 		fetchCommand(), // fetch.go: download and unpack with the adapters
+		policyCommand(),
 		versionCommand(),
 	}
 }
@@ -50,7 +51,7 @@ type cli struct {
 	getenv         func(string) string
 
 	name       string // the command's name, for messages
-	policyPath string // --policy
+	policyPath string // --policy: a shipped policy's name or a file
 	json       bool   // --json
 }
 
@@ -65,6 +66,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch args[0] {
 	case "help", "-h", "-help", "--help":
 		return cl.help(args[1:])
+	case "-version", "--version":
+		args = append([]string{"version"}, args[1:]...)
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
@@ -153,7 +156,7 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 
 // commonFlags registers the flags every command that reads a policy takes.
 func (cl *cli) commonFlags(fs *flag.FlagSet) {
-	fs.StringVar(&cl.policyPath, "policy", "", "policy `FILE` (default: $FAULTLINE_POLICY, else the embedded default policy)")
+	fs.StringVar(&cl.policyPath, "policy", "", "`NAME|FILE`: a shipped policy (default, ci, interactive) or a policy file; default $FAULTLINE_POLICY, else default")
 	fs.BoolVar(&cl.json, "json", false, "print JSON instead of text")
 }
 

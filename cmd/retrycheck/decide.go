@@ -36,9 +36,11 @@ attempt, or the server could resume?
 
 Example:
 
-	$ retrycheck decide --policy policies/default.yaml testdata/corpus/uv-14171-streamed-unpack.txt
-	$ go run ./cmd/retrycheck decide --json --attempt 5 failures.jsonl
-	$ echo 'read tcp 10.0.0.1:5->10.0.0.2:443: read: connection reset by peer' | retrycheck decide --bytes 100 --total 900 -`,
+	$ echo 'read tcp 10.0.0.1:5->10.0.0.2:443: read: connection reset by peer' | retrycheck decide --phase body --bytes 100 --total 900 -
+	stdin  retry  250ms  restart-body  kind=connection_reset errno=ECONNRESET op=read transient  phase=body attempt=1 bytes=100/900
+	$ retrycheck fetch --demo --progress none --dump-dir faults --to demo
+	$ retrycheck decide --policy interactive --attempt 3 faults/*.json
+	$ retrycheck decide --json --attempt 5 faults/*.json`,
 		setup: func(fs *flag.FlagSet, cl *cli) func(context.Context, []string) int {
 			cl.commonFlags(fs)
 			sf := &stateFlags{}

@@ -15,6 +15,7 @@
 //	test     run policies' inline cases and a directory of expected cases
 //	lint     load and type-check policy files
 //	fetch    download an archive and unpack it, resuming after failures
+//	policy   list the shipped policies, or print one to copy and edit
 //	version  print the version
 //
 // Run "retrycheck help <command>" or "retrycheck <command> --help" for a
@@ -42,8 +43,12 @@
 // "# rule: NAME" and "# flags: --phase body ..." (see
 // testdata/corpus/README.md).
 //
-// The policy is the file named by --policy, else by $FAULTLINE_POLICY, else
-// the default policy built into retrycheck; the output says which.
+// The policy is the one --policy names, else $FAULTLINE_POLICY, else the
+// default policy built into retrycheck. Either names a shipped policy
+// (default, ci or interactive; "retrycheck policy show NAME" prints it) or
+// a policy file ("./ci" for a file that has a shipped policy's name).
+// explain and decide --json say which policy decided; on a terminal, a
+// note on standard error says when the default was used.
 //
 // Exit status: 0 when every input was decided, whatever the decision; 1
 // when a test case failed, a policy has lint errors or a policy could not
@@ -67,9 +72,11 @@
 //
 // Example:
 //
-//	$ retrycheck decide --policy policies/default.yaml testdata/corpus/uv-14171-streamed-unpack.txt
-//	$ go run ./cmd/retrycheck decide --json --attempt 5 failures.jsonl
-//	$ echo 'read tcp 10.0.0.1:5->10.0.0.2:443: read: connection reset by peer' | retrycheck decide --bytes 100 --total 900 -
+//	$ echo 'read tcp 10.0.0.1:5->10.0.0.2:443: read: connection reset by peer' | retrycheck decide --phase body --bytes 100 --total 900 -
+//	stdin  retry  250ms  restart-body  kind=connection_reset errno=ECONNRESET op=read transient  phase=body attempt=1 bytes=100/900
+//	$ retrycheck fetch --demo --progress none --dump-dir faults --to demo
+//	$ retrycheck decide --policy interactive --attempt 3 faults/*.json
+//	$ retrycheck decide --json --attempt 5 faults/*.json
 //
 // Flags:
 //
@@ -87,8 +94,8 @@
 //		request METHOD (default GET for text)
 //	--phase PHASE
 //		PHASE of the operation: connect, request, headers, body, unpack or commit
-//	--policy FILE
-//		policy FILE (default: $FAULTLINE_POLICY, else the embedded default policy)
+//	--policy NAME|FILE
+//		NAME|FILE: a shipped policy (default, ci, interactive) or a policy file; default $FAULTLINE_POLICY, else default
 //	--resumable
 //		the server supports ranged resumes (Accept-Ranges and a validator)
 //	--retry-after DURATION
@@ -100,10 +107,10 @@
 //
 // # explain
 //
-// Usage: retrycheck explain [flags] INPUT
+// Usage: retrycheck explain [flags] INPUT...
 //
 // Explain shows how the policy reached its decision for the failure in
-// INPUT (every failure, if INPUT holds several): the error chain as a tree
+// each INPUT (every failure, if an INPUT holds several): the error chain as a tree
 // (each layer's type, the text it adds, how it was reached, the attributes
 // found in it), the facts classification drew from it, the operation state
 // (marking what was inferred from text), the result of every rule in order
@@ -111,8 +118,9 @@
 //
 // Example:
 //
-//	$ go run ./cmd/retrycheck explain testdata/corpus/uv-14171-streamed-unpack.txt
-//	$ retrycheck explain --policy ci.yaml --attempt 4 failure.json
+//	$ echo 'error decoding response body: read: connection reset by peer' | retrycheck explain --resumable -
+//	$ retrycheck fetch --demo --progress none --dump-dir faults --to demo
+//	$ retrycheck explain --policy ci --attempt 4 faults/*.json
 //
 // Flags:
 //
@@ -130,8 +138,8 @@
 //		request METHOD (default GET for text)
 //	--phase PHASE
 //		PHASE of the operation: connect, request, headers, body, unpack or commit
-//	--policy FILE
-//		policy FILE (default: $FAULTLINE_POLICY, else the embedded default policy)
+//	--policy NAME|FILE
+//		NAME|FILE: a shipped policy (default, ci, interactive) or a policy file; default $FAULTLINE_POLICY, else default
 //	--resumable
 //		the server supports ranged resumes (Accept-Ranges and a validator)
 //	--retry-after DURATION
@@ -145,8 +153,9 @@
 //
 // Usage: retrycheck test [flags] [POLICY...]
 //
-// Test runs the inline test cases of every POLICY file (without any, the
-// policy chosen by --policy, $FAULTLINE_POLICY or the embedded default) and,
+// Test runs the inline test cases of every POLICY, a shipped policy's name
+// or a file (without any, the policy chosen by --policy, $FAULTLINE_POLICY
+// or the embedded default) and,
 // with --cases, every input found under DIR that records an expected
 // outcome: dumps with an "expect" object and texts with an "# expect:"
 // header (see testdata/corpus/README.md). Each failure is printed with the
@@ -157,8 +166,12 @@
 //
 // Example:
 //
-//	$ retrycheck test policies/default.yaml --cases testdata/corpus
-//	$ retrycheck test -v ci.yaml
+//	$ retrycheck test -v ci
+//	$ mkdir cases
+//	$ printf '# expect: resume\n# flags: --phase body --resumable\nread: connection reset by peer\n' > cases/reset.txt
+//	$ retrycheck test default interactive --cases cases
+//	$ retrycheck policy show default > mine.yaml
+//	$ retrycheck test mine.yaml
 //
 // Flags:
 //
@@ -166,8 +179,8 @@
 //		run the cases in the inputs under DIR too
 //	--json
 //		print JSON instead of text
-//	--policy FILE
-//		policy FILE (default: $FAULTLINE_POLICY, else the embedded default policy)
+//	--policy NAME|FILE
+//		NAME|FILE: a shipped policy (default, ci, interactive) or a policy file; default $FAULTLINE_POLICY, else default
 //	--v
 //		print passing cases too
 //
@@ -175,7 +188,8 @@
 //
 // Usage: retrycheck lint [flags] POLICY...
 //
-// Lint loads every POLICY file and type-checks its rules, as faultline does
+// Lint loads every POLICY (a file, or a shipped policy's name) and
+// type-checks its rules, as faultline does
 // before using a policy, and prints every problem found, one a line, as
 // "file:line:col: message" (with the rule's name when the problem is in a
 // rule). A file without problems is reported as "ok". The exit status is 1
@@ -183,9 +197,10 @@
 //
 // Example:
 //
-//	$ retrycheck lint policies/*.yaml
-//	policies/ci.yaml: ok
-//	policies/default.yaml: ok
+//	$ retrycheck policy show ci > mine.yaml
+//	$ retrycheck lint mine.yaml interactive
+//	mine.yaml: ok
+//	interactive: ok
 //
 // Flags:
 //
@@ -221,9 +236,9 @@
 // Example:
 //
 //	$ retrycheck fetch --to ./python https://example.com/python-3.12.tar.gz
-//	$ retrycheck fetch --policy ci.yaml --dump-dir faults --sha256 9f2c... --to out URL
-//	$ retrycheck explain faults/fault-20250101T120000.000000000Z-0a1b2c3d4e5f.json
-//	$ retrycheck fetch --demo --to /tmp/demo
+//	$ retrycheck fetch --policy ci --dump-dir faults --sha256 e350a7408be17eea58e25d6ae83f40f99a6177399357e1d461b53fd321785a1a --to out https://example.com/python-3.12.tar.gz
+//	$ retrycheck explain faults/*.json
+//	$ retrycheck fetch --demo --to demo
 //
 // Flags:
 //
@@ -239,8 +254,8 @@
 //		give up on a response that sends nothing for DURATION (default 30s)
 //	--json
 //		print JSON instead of text
-//	--policy FILE
-//		policy FILE (default: $FAULTLINE_POLICY, else the embedded default policy)
+//	--policy NAME|FILE
+//		NAME|FILE: a shipped policy (default, ci, interactive) or a policy file; default $FAULTLINE_POLICY, else default
 //	--progress MODE
 //		progress MODE: auto (a bar on a terminal, else lines), bar, lines or none (default auto)
 //	--replace
@@ -249,6 +264,28 @@
 //		the archive's expected SHA-256, as HEX
 //	--to DIR
 //		unpack into the new directory DIR (required)
+//
+// # policy
+//
+// Usage: retrycheck policy [flags] list | show NAME
+//
+// Policy list names the policies built into retrycheck, each with its
+// description. Policy show NAME prints the shipped policy NAME as YAML,
+// comments and test cases included: the start of a policy of your own.
+// Every command that takes --policy takes these names as well as files.
+//
+// Example:
+//
+//	$ retrycheck policy list
+//	$ retrycheck policy show ci > mine.yaml
+//	$ retrycheck lint mine.yaml
+//	mine.yaml: ok
+//	$ retrycheck test mine.yaml
+//
+// Flags:
+//
+//	--json
+//		list: print JSON instead of text
 //
 // # version
 //
@@ -260,6 +297,7 @@
 // Example:
 //
 //	$ retrycheck version
+//	$ retrycheck --version
 //
 // Flags:
 //

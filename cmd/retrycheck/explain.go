@@ -21,11 +21,11 @@ import (
 func explainCommand() *command {
 	return &command{
 		name:    "explain",
-		args:    "INPUT",
+		args:    "INPUT...",
 		summary: "show the chain, the facts, every rule's result and the decision",
 		help: `
 Explain shows how the policy reached its decision for the failure in
-INPUT (every failure, if INPUT holds several): the error chain as a tree
+each INPUT (every failure, if an INPUT holds several): the error chain as a tree
 (each layer's type, the text it adds, how it was reached, the attributes
 found in it), the facts classification drew from it, the operation state
 (marking what was inferred from text), the result of every rule in order
@@ -33,8 +33,9 @@ found in it), the facts classification drew from it, the operation state
 
 Example:
 
-	$ go run ./cmd/retrycheck explain testdata/corpus/uv-14171-streamed-unpack.txt
-	$ retrycheck explain --policy ci.yaml --attempt 4 failure.json`,
+	$ echo 'error decoding response body: read: connection reset by peer' | retrycheck explain --resumable -
+	$ retrycheck fetch --demo --progress none --dump-dir faults --to demo
+	$ retrycheck explain --policy ci --attempt 4 faults/*.json`,
 		setup: func(fs *flag.FlagSet, cl *cli) func(context.Context, []string) int {
 			cl.commonFlags(fs)
 			sf := &stateFlags{}
@@ -61,8 +62,8 @@ func (cl *cli) explain(ctx context.Context, sf *stateFlags, args []string) int {
 	if err := sf.check(); err != nil {
 		return cl.usagef("%v", err)
 	}
-	if len(args) != 1 {
-		return cl.usagef("want one INPUT, got %d", len(args))
+	if len(args) == 0 {
+		return cl.usagef("no INPUT to explain")
 	}
 	pol, ok := cl.loadPolicy()
 	if !ok {
@@ -76,7 +77,7 @@ func (cl *cli) explain(ctx context.Context, sf *stateFlags, args []string) int {
 		cl.errorf("%v", err)
 		code = exitUsage
 	}}
-	err := cl.readInput(args[0], rd, func(f *failure) error {
+	explainOne := func(f *failure) error {
 		in := f.dump.Input()
 		d, err := pol.Explain(ctx, in)
 		if err != nil {
@@ -99,10 +100,12 @@ func (cl *cli) explain(ctx context.Context, sf *stateFlags, args []string) int {
 		}
 		writeExplanation(out, &e)
 		return nil
-	})
-	if err != nil {
-		cl.errorf("%v", err)
-		return max(code, exitFail)
+	}
+	for _, arg := range args {
+		if err := cl.readInput(arg, rd, explainOne); err != nil {
+			cl.errorf("%v", err)
+			return max(code, exitFail)
+		}
 	}
 	return code
 }

@@ -64,9 +64,9 @@ usage errors and unreadable policies.
 Example:
 
 	$ retrycheck fetch --to ./python https://example.com/python-3.12.tar.gz
-	$ retrycheck fetch --policy ci.yaml --dump-dir faults --sha256 9f2c... --to out URL
-	$ retrycheck explain faults/fault-20250101T120000.000000000Z-0a1b2c3d4e5f.json
-	$ retrycheck fetch --demo --to /tmp/demo`,
+	$ retrycheck fetch --policy ci --dump-dir faults --sha256 e350a7408be17eea58e25d6ae83f40f99a6177399357e1d461b53fd321785a1a --to out https://example.com/python-3.12.tar.gz
+	$ retrycheck explain faults/*.json
+	$ retrycheck fetch --demo --to demo`,
 		setup: func(fs *flag.FlagSet, cl *cli) func(context.Context, []string) int {
 			cl.commonFlags(fs)
 			ff := &fetchFlags{}

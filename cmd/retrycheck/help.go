@@ -49,8 +49,12 @@ records the case's expectation and state: "# expect: ACTION",
 "# rule: NAME" and "# flags: --phase body ..." (see
 testdata/corpus/README.md).
 
-The policy is the file named by --policy, else by $FAULTLINE_POLICY, else
-the default policy built into retrycheck; the output says which.
+The policy is the one --policy names, else $FAULTLINE_POLICY, else the
+default policy built into retrycheck. Either names a shipped policy
+(default, ci or interactive; "retrycheck policy show NAME" prints it) or
+a policy file ("./ci" for a file that has a shipped policy's name).
+explain and decide --json say which policy decided; on a terminal, a
+note on standard error says when the default was used.
 
 Exit status: 0 when every input was decided, whatever the decision; 1
 when a test case failed, a policy has lint errors or a policy could not

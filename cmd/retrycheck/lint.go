@@ -16,7 +16,8 @@ func lintCommand() *command {
 		args:    "POLICY...",
 		summary: "load and type-check policy files",
 		help: `
-Lint loads every POLICY file and type-checks its rules, as faultline does
+Lint loads every POLICY (a file, or a shipped policy's name) and
+type-checks its rules, as faultline does
 before using a policy, and prints every problem found, one a line, as
 "file:line:col: message" (with the rule's name when the problem is in a
 rule). A file without problems is reported as "ok". The exit status is 1
@@ -24,9 +25,10 @@ when any file has a problem.
 
 Example:
 
-	$ retrycheck lint policies/*.yaml
-	policies/ci.yaml: ok
-	policies/default.yaml: ok`,
+	$ retrycheck policy show ci > mine.yaml
+	$ retrycheck lint mine.yaml interactive
+	mine.yaml: ok
+	interactive: ok`,
 		setup: func(fs *flag.FlagSet, cl *cli) func(context.Context, []string) int {
 			fs.BoolVar(&cl.json, "json", false, "print JSON instead of text")
 			return func(ctx context.Context, args []string) int { return cl.lint(args) }
@@ -51,7 +53,7 @@ func (cl *cli) lint(args []string) int {
 	enc := json.NewEncoder(cl.stdout)
 	enc.SetEscapeHTML(false)
 	for _, path := range args {
-		_, err := policy.Load(path)
+		_, err := resolvePolicy(path)
 		var list policy.ErrorList
 		switch {
 		case err == nil:

@@ -20,8 +20,9 @@ func testCommand() *command {
 		args:    "[POLICY...]",
 		summary: "run policies' inline cases and a directory of expected cases",
 		help: `
-Test runs the inline test cases of every POLICY file (without any, the
-policy chosen by --policy, $FAULTLINE_POLICY or the embedded default) and,
+Test runs the inline test cases of every POLICY, a shipped policy's name
+or a file (without any, the policy chosen by --policy, $FAULTLINE_POLICY
+or the embedded default) and,
 with --cases, every input found under DIR that records an expected
 outcome: dumps with an "expect" object and texts with an "# expect:"
 header (see testdata/corpus/README.md). Each failure is printed with the
@@ -32,8 +33,12 @@ every other input must carry an expectation.
 
 Example:
 
-	$ retrycheck test policies/default.yaml --cases testdata/corpus
-	$ retrycheck test -v ci.yaml`,
+	$ retrycheck test -v ci
+	$ mkdir cases
+	$ printf '# expect: resume\n# flags: --phase body --resumable\nread: connection reset by peer\n' > cases/reset.txt
+	$ retrycheck test default interactive --cases cases
+	$ retrycheck policy show default > mine.yaml
+	$ retrycheck test mine.yaml`,
 		setup: func(fs *flag.FlagSet, cl *cli) func(context.Context, []string) int {
 			cl.commonFlags(fs)
 			t := &tester{cli: cl}
@@ -86,14 +91,14 @@ func (t *tester) run(ctx context.Context, args []string) int {
 		}
 		pols = append(pols, p)
 	}
-	for _, path := range args {
-		p, err := policy.Load(path)
+	for _, spec := range args {
+		p, err := resolvePolicy(spec)
 		if err != nil {
-			t.policyErrors(path, err)
+			t.policyErrors(spec, err)
 			t.code = exitUsage
 			continue
 		}
-		pols = append(pols, &loaded{Policy: p, label: fmt.Sprintf("%s (%s)", p.Name(), path)})
+		pols = append(pols, p)
 	}
 	for _, p := range pols {
 		for _, r := range p.RunCases(ctx) {

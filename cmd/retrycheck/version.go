@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 
 	"github.com/faultline-go/faultline/chain"
+	"github.com/faultline-go/faultline/policy"
 )
 
 func versionCommand() *command {
@@ -22,7 +23,8 @@ with, its platform and the dump schema it reads.
 
 Example:
 
-	$ retrycheck version`,
+	$ retrycheck version
+	$ retrycheck --version`,
 		setup: func(fs *flag.FlagSet, cl *cli) func(context.Context, []string) int {
 			fs.BoolVar(&cl.json, "json", false, "print JSON instead of text")
 			return func(ctx context.Context, args []string) int {
@@ -34,7 +36,7 @@ Example:
 					json.NewEncoder(cl.stdout).Encode(v)
 					return exitOK
 				}
-				fmt.Fprintf(cl.stdout, "retrycheck %s %s %s/%s chain-schema %d\n", v.Version, v.Go, v.OS, v.Arch, v.ChainSchema)
+				fmt.Fprintf(cl.stdout, "retrycheck %s %s %s/%s chain-schema %d dump-schema %d\n", v.Version, v.Go, v.OS, v.Arch, v.ChainSchema, v.DumpSchema)
 				return exitOK
 			}
 		},
@@ -47,11 +49,12 @@ type versionInfo struct {
 	OS          string `json:"os"`
 	Arch        string `json:"arch"`
 	ChainSchema int    `json:"chain_schema"`
+	DumpSchema  int    `json:"dump_schema"`
 }
 
 func buildVersion() versionInfo {
 	v := versionInfo{Version: "(devel)", Go: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH,
-		ChainSchema: chain.SchemaVersion}
+		ChainSchema: chain.SchemaVersion, DumpSchema: policy.DumpSchema}
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
 		v.Version = bi.Main.Version
 	}
