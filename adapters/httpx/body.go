@@ -17,6 +17,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/faultline-go/faultline/internal/redact"
 	"github.com/faultline-go/faultline/policy"
 )
 
@@ -78,7 +79,7 @@ func (o *op) open(ctx context.Context, opts *Options) (*Body, error) {
 	b.seed = maphash.MakeSeed()
 	b.hash = b.newHash()
 	if _, err := http.NewRequest(http.MethodGet, b.url, nil); err != nil {
-		return nil, err
+		return nil, scrub(err)
 	}
 	b.attempt()
 	if err := b.connect(false); err != nil {
@@ -290,11 +291,11 @@ func (b *Body) atEOF() error {
 		return io.ErrUnexpectedEOF
 	}
 	if b.opts.Size > 0 && b.received != b.opts.Size {
-		return &ChecksumError{URL: b.url, WantSize: b.opts.Size, GotSize: b.received}
+		return &ChecksumError{URL: b.o.shown, WantSize: b.opts.Size, GotSize: b.received}
 	}
 	if b.opts.SHA256 != nil {
 		if sum := b.hash.Sum(nil); !bytes.Equal(sum, b.opts.SHA256) {
-			return &ChecksumError{URL: b.url, WantSize: -1, GotSize: b.received, WantSHA256: b.opts.SHA256, GotSHA256: sum}
+			return &ChecksumError{URL: b.o.shown, WantSize: -1, GotSize: b.received, WantSHA256: b.opts.SHA256, GotSHA256: sum}
 		}
 	}
 	return nil
@@ -376,6 +377,7 @@ func (b *Body) connect(wantRange bool) error {
 	resp, err := b.o.c.httpClient().Do(req)
 	b.idle.leave()
 	if err != nil {
+		err = scrub(err)
 		b.phase = tr.phase()
 		return b.idleCause(err)
 	}
@@ -437,7 +439,7 @@ func (b *Body) checkFull(resp *http.Response, offset int64) error {
 		if b.opts.Size > 0 && b.total >= 0 && b.total != b.opts.Size {
 			b.phase = policy.PhaseHeaders
 			b.endAttempt()
-			return &ChecksumError{URL: b.url, WantSize: b.opts.Size, GotSize: b.total}
+			return &ChecksumError{URL: b.o.shown, WantSize: b.opts.Size, GotSize: b.total}
 		}
 		return nil
 	}
@@ -490,7 +492,7 @@ func (b *Body) restartWith(reason string, err error) error {
 }
 
 func (b *Body) statusError(resp *http.Response) error {
-	e := &StatusError{Method: http.MethodGet, URL: b.url, Status: resp.StatusCode, Header: resp.Header}
+	e := &StatusError{Method: http.MethodGet, URL: b.o.shown, Status: resp.StatusCode, Header: redact.Header(resp.Header)}
 	if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), b.o.c.now()); ok {
 		e.RetryAfter = d
 	}

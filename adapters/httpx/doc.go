@@ -56,6 +56,19 @@
 // Requests ask for "Accept-Encoding: identity", so that offsets count the
 // bytes of the representation, not of a compressed transfer of it.
 //
+// # Secrets
+//
+// A URL may carry a password or a signed query (pre-signed S3, GCS or
+// Azure URLs), and a response may set cookies. httpx masks them in every
+// error it returns (its own, and the *url.Error net/http returns, which
+// hides a password but not a user name or a signature), in every log
+// record, and in every dump, before the policy sees the failure: the
+// userinfo, the values of signature and token query parameters, and the
+// Authorization, Proxy-Authorization, Cookie and Set-Cookie fields of a
+// StatusError's header become "REDACTED". The parameters and fields are
+// listed in internal/redact (SensitiveParam, SensitiveHeader). Hooks
+// receive the URL as the caller gave it.
+//
 // # Layers
 //
 // Client.Do, Client.Open and Transport share one operation state through

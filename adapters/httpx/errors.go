@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
 	"github.com/faultline-go/faultline/chain"
+	"github.com/faultline-go/faultline/internal/redact"
 	"github.com/faultline-go/faultline/policy"
 )
 
@@ -168,3 +170,32 @@ type consumeError struct{ consume, body error }
 
 func (e *consumeError) Error() string   { return e.consume.Error() }
 func (e *consumeError) Unwrap() []error { return []error{e.consume, e.body} }
+
+// scrub masks the secrets of the URL in the *url.Error that net/http (or
+// url.Parse) returned, in place: net/http hides a password there but not
+// the user name or a signed query, and url.Parse hides nothing. The
+// error's type and chain stay as they were, so classification does not
+// change.
+func scrub(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		ue.URL = redact.URL(ue.URL)
+	}
+	return err
+}
+
+// redactChain masks secrets in every text of a chain: messages, and the
+// URL a *url.Error layer records. httpx scrubs its own errors already;
+// this catches what other layers quoted (a proxy's message, a wrapped
+// error of the caller's).
+func redactChain(c *chain.Chain) {
+	for i := range c.Layers {
+		l := &c.Layers[i]
+		l.Message, l.Own = redact.Text(l.Message), redact.Text(l.Own)
+		l.Attrs.Addr = redact.Text(l.Attrs.Addr)
+		l.Attrs.H2Debug = redact.Text(l.Attrs.H2Debug)
+		for k, v := range l.Attrs.Extra {
+			l.Attrs.Extra[k] = redact.Text(v)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/faultline-go/faultline/chain"
 	"github.com/faultline-go/faultline/classify"
+	"github.com/faultline-go/faultline/internal/redact"
 	"github.com/faultline-go/faultline/policy"
 )
 
@@ -21,6 +22,7 @@ type op struct {
 	decider  policy.Decider
 	method   string
 	url      string
+	shown    string // url with its secrets masked, for errors, logs and dumps
 	host     string
 	idem     bool
 	start    time.Time
@@ -51,7 +53,7 @@ func opFrom(ctx context.Context) *op {
 }
 
 func (c *Client) newOp(ctx context.Context, method, rawURL string, idem bool) *op {
-	o := &op{c: c, decider: c.decider(), method: method, url: rawURL, idem: idem, start: c.now()}
+	o := &op{c: c, decider: c.decider(), method: method, url: rawURL, shown: redact.URL(rawURL), idem: idem, start: c.now()}
 	if u, err := url.Parse(rawURL); err == nil {
 		o.host = u.Host
 	}
@@ -84,6 +86,9 @@ func (o *op) decide(ctx context.Context, cause error, phase policy.Phase, receiv
 	} else {
 		ch = chain.Walk(cause)
 	}
+	// Before anything sees the chain: the policy (a reason may quote
+	// error.message), the dump and the log.
+	redactChain(&ch)
 	var facts classify.Facts
 	if o.c.Classifier != nil {
 		facts = o.c.Classifier.Classify(ch)
@@ -116,17 +121,17 @@ func (o *op) decide(ctx context.Context, cause error, phase policy.Phase, receiv
 	o.history = append(o.history, string(in.Error.Kind))
 	o.lastInput, o.lastDecision = in, d
 	if o.c.DumpDir != "" {
-		if _, err := policy.WriteDump(o.c.DumpDir, policy.Dump{Time: o.c.now().UTC(), Source: "httpx " + o.method + " " + o.url, Chain: ch, State: in.State}); err != nil && o.c.Logger != nil {
+		if _, err := policy.WriteDump(o.c.DumpDir, policy.Dump{Time: o.c.now().UTC(), Source: "httpx " + o.method + " " + o.shown, Chain: ch, State: in.State}); err != nil && o.c.Logger != nil {
 			o.c.Logger.LogAttrs(ctx, slog.LevelWarn, "httpx: writing dump", slog.String("err", err.Error()))
 		}
 	}
 	if l := o.c.Logger; l != nil {
 		l.LogAttrs(ctx, slog.LevelInfo, "httpx: decision",
-			slog.String("url", o.url), slog.Int("attempt", in.State.Attempt), slog.String("phase", string(phase)),
+			slog.String("url", o.shown), slog.Int("attempt", in.State.Attempt), slog.String("phase", string(phase)),
 			slog.String("kind", string(in.Error.Kind)), slog.Int64("offset", received),
 			slog.String("action", string(d.Action)), slog.Duration("delay", d.Delay),
-			slog.String("rule", d.Rule), slog.String("reason", d.Reason), slog.String("guard", d.Guard),
-			slog.String("err", cause.Error()))
+			slog.String("rule", d.Rule), slog.String("reason", redact.Text(d.Reason)), slog.String("guard", d.Guard),
+			slog.String("err", redact.Text(cause.Error())))
 	}
 	if o.c.OnDecision != nil {
 		o.c.OnDecision(o.event(received, cause))

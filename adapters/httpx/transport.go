@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 
+	"github.com/faultline-go/faultline/internal/redact"
 	"github.com/faultline-go/faultline/policy"
 )
 
@@ -67,7 +68,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			cause, phase = err, tr.phase()
 		case resp.StatusCode >= 400:
 			o.resp = policy.Response{Status: resp.StatusCode, Protocol: resp.Proto}
-			e := &StatusError{Method: req.Method, URL: req.URL.String(), Status: resp.StatusCode, Header: resp.Header}
+			e := &StatusError{Method: req.Method, URL: o.shown, Status: resp.StatusCode, Header: redact.Header(resp.Header)}
 			if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), c.now()); ok {
 				e.RetryAfter = d
 			}

@@ -30,6 +30,7 @@ import (
 	"github.com/faultline-go/faultline/chain"
 	"github.com/faultline-go/faultline/classify"
 	"github.com/faultline-go/faultline/faulttest"
+	"github.com/faultline-go/faultline/internal/redact"
 	"github.com/faultline-go/faultline/policy"
 )
 
@@ -156,7 +157,7 @@ func (cl *cli) fetch(ctx context.Context, ff *fetchFlags, args []string) int {
 	}
 	url := args[0]
 	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
-		return cl.usagef("URL %q: want http:// or https://", url)
+		return cl.usagef("URL %q: want http:// or https://", redact.URL(url))
 	}
 	var opts httpx.Options
 	if ff.sha256 != "" {
@@ -234,7 +235,7 @@ func (cl *cli) fetch(ctx context.Context, ff *fetchFlags, args []string) int {
 // summary sums up the fetch that Client.Do ended with res and err.
 func (f *fetcher) summary(url string, ff *fetchFlags, res httpx.Result, err error) *fetchSummary {
 	sum := &fetchSummary{
-		URL: url, Dest: ff.to, OK: err == nil,
+		URL: redact.URL(url), Dest: ff.to, OK: err == nil,
 		Bytes: res.Bytes, BytesServed: res.BytesServed,
 		Attempts: res.Attempts, Resumes: res.Resumes, Restarts: res.Restarts,
 		Seconds: res.Duration.Seconds(),
@@ -248,11 +249,12 @@ func (f *fetcher) summary(url string, ff *fetchFlags, res httpx.Result, err erro
 	if err == nil {
 		return sum
 	}
-	sum.Error = err.Error()
+	sum.Error = redact.Text(err.Error())
 	sum.Kind = f.last.Input.Error.Kind
 	if he := (*httpx.Error)(nil); errors.As(err, &he) {
 		d := he.Decision
 		d.Trace = nil
+		d.Reason = redact.Text(d.Reason)
 		sum.Decision = &d
 	}
 	if sum.Kind == "" {

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/faultline-go/faultline/internal/redact"
 )
 
 // How fetch shows its progress (--progress).
@@ -152,7 +154,8 @@ func (p *progress) event(format string, args ...any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.erase()
-	fmt.Fprintf(p.w, "fetch: "+format+"\n", args...)
+	// Events quote reasons and errors: mask any secret they carry.
+	fmt.Fprintf(p.w, "fetch: %s\n", redact.Text(fmt.Sprintf(format, args...)))
 	if p.bar {
 		p.draw(p.now())
 	}
