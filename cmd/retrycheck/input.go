@@ -14,14 +14,35 @@ import (
 	"github.com/faultline-go/faultline/policy"
 )
 
-// Limits on what one input may hold. A line of JSON Lines is one dump; a
-// document or a text is one failure. They bound memory, not usefulness:
-// real dumps are a few kilobytes.
+// Limits on what one input may hold; the README's resource bounds list
+// them. A line of JSON Lines is one dump; a document or a text is one
+// failure. They bound memory, not usefulness: real dumps are a few
+// kilobytes, and the largest chain a walk records (256 layers of 4 KiB
+// messages, escaped) fits in a few MiB.
 const (
-	maxLine     = 16 << 20
-	maxDocument = 64 << 20
-	maxText     = 1 << 20
+	// maxLine bounds one line of JSON Lines, without its line break.
+	maxLine = 16 << 20
+	// maxDocument bounds an input holding JSON that is not one object a
+	// line (an indented dump as policy.WriteDump writes it), which is
+	// read whole: the whole input, leading blank lines included.
+	maxDocument = 16 << 20
+	// maxText bounds an input of error text, read whole.
+	maxText = 1 << 20
 )
+
+// inputBounds are the bounds a reader applies; the zero value means the
+// constants above. Tests lower them to try the edges cheaply; the
+// constants themselves are tested once each.
+type inputBounds struct {
+	line, document, text int
+}
+
+func (b inputBounds) orDefault() inputBounds {
+	if b == (inputBounds{}) {
+		return inputBounds{line: maxLine, document: maxDocument, text: maxText}
+	}
+	return b
+}
 
 // The forms an input can take.
 const (
@@ -80,6 +101,8 @@ type reader struct {
 	// It must be safe for concurrent use.
 	work    func(*failure)
 	workers int
+	// bounds are the size bounds; zero means the documented ones.
+	bounds inputBounds
 }
 
 // read detects the form of the input by its content and calls fn with
@@ -87,21 +110,33 @@ type reader struct {
 // returns. JSON Lines are read one line at a time, so memory stays
 // constant however long the input is.
 func (rd *reader) read(name string, r io.Reader, fn func(*failure) error) error {
-	br := bufio.NewReaderSize(r, 64<<10)
+	rd.bounds = rd.bounds.orDefault()
+	cr := &inputCounter{r: r}
+	br := bufio.NewReaderSize(cr, 64<<10)
+	// consumed is how many bytes of the input were read out of br.
+	consumed := func() int64 { return cr.n - int64(br.Buffered()) }
 	// Skip leading blank lines, counting them for positions.
 	lineNo := 0
 	var first []byte
 	for {
-		line, err := readLine(br)
-		if len(line) > 0 || err == nil {
+		line, err := readLine(br, rd.bounds.line)
+		tooLong := errors.Is(err, errLineTooLong)
+		if len(line) > 0 || err == nil || tooLong {
 			lineNo++
+		}
+		if tooLong {
+			// Only a record of JSON Lines can be that long; go on to the
+			// next, as for any record that cannot be read.
+			rd.onError(&inputError{Name: name, Line: lineNo, Err: err})
+			continue
 		}
 		if err != nil && err != io.EOF {
 			rd.onError(&inputError{Name: name, Line: lineNo, Err: err})
 			return nil
 		}
 		if len(bytes.TrimSpace(line)) > 0 {
-			first = line
+			// line points into br's buffer, which the next read reuses.
+			first = bytes.Clone(line)
 			break
 		}
 		if err == io.EOF {
@@ -113,21 +148,52 @@ func (rd *reader) read(name string, r io.Reader, fn func(*failure) error) error 
 		if json.Valid(first) {
 			return rd.readLines(name, br, first, lineNo, fn)
 		}
-		return rd.readDocument(name, br, first, lineNo, fn)
+		return rd.readDocument(name, br, first, lineNo, int64(rd.bounds.document)-consumed(), fn)
 	}
-	return rd.readText(name, br, first, fn)
+	return rd.readText(name, br, first, int64(rd.bounds.text)-consumed(), fn)
 }
 
-// readLine returns the next line without its newline, refusing lines
-// longer than maxLine. It returns io.EOF with the last line if that has
-// no newline.
-func readLine(br *bufio.Reader) ([]byte, error) {
+// inputCounter counts the bytes read from r.
+type inputCounter struct {
+	r io.Reader
+	n int64
+}
+
+func (c *inputCounter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// readRest reads the rest of br if it holds at most limit bytes, and
+// reports whether it did.
+func readRest(br *bufio.Reader, limit int64) ([]byte, bool, error) {
+	if limit < 0 {
+		return nil, false, nil
+	}
+	rest, err := io.ReadAll(io.LimitReader(br, limit+1))
+	return rest, int64(len(rest)) <= limit, err
+}
+
+// readLine returns the next line without its line break, refusing lines
+// longer than max bytes: it reads past such a line, so that the next call
+// returns the line after it, and returns an error wrapping
+// errLineTooLong. It returns io.EOF with the last line if that has no
+// line break.
+func readLine(br *bufio.Reader, max int) ([]byte, error) {
 	var long []byte
 	for {
 		frag, err := br.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
-			if len(long)+len(frag) > maxLine {
-				return nil, fmt.Errorf("line longer than %d bytes", maxLine)
+			// The line break may follow: allow for "\r\n" until it shows.
+			if len(long)+len(frag) > max+2 {
+				for err == bufio.ErrBufferFull {
+					_, err = br.ReadSlice('\n')
+				}
+				if err != nil && err != io.EOF {
+					return nil, err
+				}
+				return nil, fmt.Errorf("%w (%d bytes)", errLineTooLong, max)
 			}
 			long = append(long, frag...)
 			continue
@@ -138,25 +204,39 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 		if err == nil {
 			frag = frag[:len(frag)-1]
 		}
-		return bytes.TrimSuffix(frag, []byte("\r")), err
+		frag = bytes.TrimSuffix(frag, []byte("\r"))
+		if len(frag) > max {
+			if err == io.EOF {
+				err = nil // the next call reports the end
+			}
+			if err != nil {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%w (%d bytes)", errLineTooLong, max)
+		}
+		return frag, err
 	}
 }
 
+// errLineTooLong is the error for a line over the bound.
+var errLineTooLong = errors.New("line longer than the limit")
+
 // readDocument reads JSON that is not one object per line: a dump as
 // policy.WriteDump writes it, indented, or several such in a row.
-func (rd *reader) readDocument(name string, br *bufio.Reader, first []byte, lineNo int, fn func(*failure) error) error {
-	rest, err := io.ReadAll(io.LimitReader(br, maxDocument))
+// limit is how many more bytes the input may hold.
+func (rd *reader) readDocument(name string, br *bufio.Reader, first []byte, lineNo int, limit int64, fn func(*failure) error) error {
+	rest, ok, err := readRest(br, limit)
 	if err != nil {
 		rd.onError(&inputError{Name: name, Err: err})
+		return nil
+	}
+	if !ok {
+		rd.onError(&inputError{Name: name, Err: fmt.Errorf("JSON document larger than %d bytes; write one dump per line (JSON Lines) instead", rd.bounds.document)})
 		return nil
 	}
 	// Keep the skipped blank lines so that positions match the file.
 	doc := append(bytes.Repeat([]byte("\n"), lineNo-1), first...)
 	doc = append(append(doc, '\n'), rest...)
-	if len(rest) == maxDocument {
-		rd.onError(&inputError{Name: name, Err: fmt.Errorf("JSON document larger than %d bytes; write one dump per line (JSON Lines) instead", maxDocument)})
-		return nil
-	}
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	for n := 1; ; n++ {
 		var raw json.RawMessage
@@ -188,15 +268,16 @@ func (rd *reader) readDocument(name string, br *bufio.Reader, first []byte, line
 	}
 }
 
-// readText reads error text, with its optional header.
-func (rd *reader) readText(name string, br *bufio.Reader, first []byte, fn func(*failure) error) error {
-	rest, err := io.ReadAll(io.LimitReader(br, maxText))
+// readText reads error text, with its optional header; limit is how many
+// more bytes the input may hold.
+func (rd *reader) readText(name string, br *bufio.Reader, first []byte, limit int64, fn func(*failure) error) error {
+	rest, ok, err := readRest(br, limit)
 	if err != nil {
 		rd.onError(&inputError{Name: name, Err: err})
 		return nil
 	}
-	if len(rest) == maxText {
-		rd.onError(&inputError{Name: name, Err: fmt.Errorf("text larger than %d bytes is not one error", maxText)})
+	if !ok {
+		rd.onError(&inputError{Name: name, Err: fmt.Errorf("text larger than %d bytes is not one error", rd.bounds.text)})
 		return nil
 	}
 	text := string(first) + "\n" + string(rest)

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -12,6 +13,16 @@ import (
 // goroutines that decide them; enough to amortise the hand-offs, few
 // enough that memory stays small.
 const batchLines = 256
+
+// batchBytes ends a batch early when its lines hold this many bytes, and
+// inFlightBytes bounds the bytes of all the lines read but not yet handed
+// to fn: with lines up to maxLine long, a count of batches alone would
+// not bound memory. A line longer than the budget still goes through,
+// alone.
+const (
+	batchBytes    = 1 << 20
+	inFlightBytes = 2 * maxLine
+)
 
 // readLines reads JSON Lines, one dump per line; first is line lineNo.
 func (rd *reader) readLines(name string, br *bufio.Reader, first []byte, lineNo int, fn func(*failure) error) error {
@@ -35,11 +46,15 @@ func (rd *reader) readLines(name string, br *bufio.Reader, first []byte, lineNo 
 			}
 		}
 		var err error
-		line, err = readLine(br)
+		line, err = readLine(br, rd.bounds.line)
 		if len(line) == 0 && err == io.EOF {
 			return nil
 		}
 		lineNo++
+		if errors.Is(err, errLineTooLong) {
+			rd.onError(&inputError{Name: name, Line: lineNo, Err: err})
+			continue // the next line is a record of its own
+		}
 		if err != nil && err != io.EOF {
 			rd.onError(&inputError{Name: name, Line: lineNo, Err: err})
 			return nil
@@ -61,24 +76,36 @@ func (rd *reader) decodeLine(name string, lineNo int, line []byte) (*failure, er
 type lineBatch struct {
 	lines [][]byte
 	nos   []int
+	// errs holds, for each line, the error reading or decoding it.
+	errs []error
+	// size is the bytes of lines, taken from the in-flight budget.
+	size int
 	// readErr ends the input after these lines.
 	readErr error
 	fs      []*failure
-	errs    []error
 	ready   chan struct{}
+}
+
+func (b *lineBatch) add(line []byte, no int, err error) {
+	b.lines = append(b.lines, line)
+	b.nos = append(b.nos, no)
+	b.errs = append(b.errs, err)
+	b.size += len(line)
 }
 
 // readLinesParallel is readLines with decoding and rd.work spread over
 // rd.workers goroutines. Batches are handed to fn and onError in input
-// order; at most a few batches per worker are in flight, so memory stays
-// constant however long the input is.
+// order; at most a few batches per worker, and inFlightBytes of lines,
+// are in flight, so memory stays constant however long the input is.
 func (rd *reader) readLinesParallel(name string, br *bufio.Reader, first []byte, lineNo int, fn func(*failure) error) error {
 	done := make(chan struct{})
 	todo := make(chan *lineBatch, rd.workers)
 	order := make(chan *lineBatch, 2*rd.workers)
+	budget := newByteBudget(inFlightBytes)
 	var wg sync.WaitGroup
 	defer func() {
 		close(done)
+		budget.close()
 		wg.Wait()
 	}()
 
@@ -87,26 +114,33 @@ func (rd *reader) readLinesParallel(name string, br *bufio.Reader, first []byte,
 		defer wg.Done()
 		defer close(order)
 		defer close(todo)
-		line := bytes.Clone(first)
+		line := first
 		for eof := false; !eof; {
 			b := &lineBatch{ready: make(chan struct{})}
-			for len(b.lines) < batchLines {
+			for len(b.lines) < batchLines && b.size < batchBytes {
 				if len(bytes.TrimSpace(line)) > 0 {
-					b.lines = append(b.lines, line)
-					b.nos = append(b.nos, lineNo)
+					b.add(line, lineNo, nil)
 				}
-				next, err := readLine(br)
+				next, err := readLine(br, rd.bounds.line)
 				if len(next) == 0 && err == io.EOF {
 					eof = true
 					break
 				}
 				lineNo++
+				line = nil
+				if errors.Is(err, errLineTooLong) {
+					b.add(nil, lineNo, &inputError{Name: name, Line: lineNo, Err: err})
+					continue
+				}
 				if err != nil && err != io.EOF {
 					b.readErr = &inputError{Name: name, Line: lineNo, Err: err}
 					eof = true
 					break
 				}
 				line = bytes.Clone(next)
+			}
+			if !budget.acquire(b.size) {
+				return
 			}
 			select {
 			case todo <- b:
@@ -127,8 +161,10 @@ func (rd *reader) readLinesParallel(name string, br *bufio.Reader, first []byte,
 			defer wg.Done()
 			for b := range todo {
 				b.fs = make([]*failure, len(b.lines))
-				b.errs = make([]error, len(b.lines))
 				for i, line := range b.lines {
+					if b.errs[i] != nil {
+						continue
+					}
 					f, err := rd.decodeLine(name, b.nos[i], line)
 					if err == nil {
 						rd.work(f)
@@ -152,9 +188,57 @@ func (rd *reader) readLinesParallel(name string, br *bufio.Reader, first []byte,
 				return err
 			}
 		}
+		budget.release(b.size)
 		if b.readErr != nil {
 			rd.onError(b.readErr)
 		}
 	}
 	return nil
+}
+
+// byteBudget bounds the bytes held between goroutines. acquire waits
+// until the bytes fit, except when nothing is held: one item larger than
+// the whole budget still goes through, alone.
+type byteBudget struct {
+	mu     sync.Mutex
+	cond   sync.Cond
+	used   int
+	limit  int
+	closed bool
+}
+
+func newByteBudget(limit int) *byteBudget {
+	b := &byteBudget{limit: limit}
+	b.cond.L = &b.mu
+	return b
+}
+
+// acquire takes n bytes, waiting for room; it returns false, taking
+// nothing, once the budget is closed.
+func (b *byteBudget) acquire(n int) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for !b.closed && b.used > 0 && b.used+n > b.limit {
+		b.cond.Wait()
+	}
+	if b.closed {
+		return false
+	}
+	b.used += n
+	return true
+}
+
+func (b *byteBudget) release(n int) {
+	b.mu.Lock()
+	b.used -= n
+	b.mu.Unlock()
+	b.cond.Broadcast()
+}
+
+// close wakes and refuses every acquire, so the reader can stop.
+func (b *byteBudget) close() {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	b.cond.Broadcast()
 }
