@@ -31,13 +31,20 @@ type compiler struct {
 // checked AST with the policy's variables inlined, or nil after recording
 // the problems.
 func (c *compiler) compile(e expr, rule, what string, want *cel.Type) *cel.Ast {
+	a, _ := c.compileCost(e, rule, what, want)
+	return a
+}
+
+// compileCost is compile, also returning the expression's estimated
+// maximum cost.
+func (c *compiler) compileCost(e expr, rule, what string, want *cel.Type) (*cel.Ast, uint64) {
 	if n := len([]rune(e.Text)); n > maxExprLen {
 		c.errs.add(c.pos(e, 0), rule, "%s: expression is %d characters long; the limit is %d", what, n, maxExprLen)
-		return nil
+		return nil, 0
 	}
 	if strings.TrimSpace(e.Text) == "" {
 		c.errs.add(c.pos(e, 0), rule, "%s: empty expression", what)
-		return nil
+		return nil, 0
 	}
 	checked, iss := c.env.Compile(e.Text)
 	if iss != nil && iss.Err() != nil {
@@ -48,35 +55,35 @@ func (c *compiler) compile(e expr, rule, what string, want *cel.Type) *cel.Ast {
 			}
 			c.errs.add(c.pos(e, off), rule, "%s: %s%s", what, cleanMessage(ce.Message), hint(e, what))
 		}
-		return nil
+		return nil, 0
 	}
 	if out := checked.OutputType(); !want.IsAssignableType(out) {
 		c.errs.add(c.pos(e, 0), rule, "%s must be of type %s, found %s%s", what, typeName(want), typeName(out), hint(e, what))
-		return nil
+		return nil, 0
 	}
 	a := checked
 	if len(c.inline) > 0 {
 		opt, err := cel.NewStaticOptimizer(cel.NewInliningOptimizer(c.inline...))
 		if err != nil {
 			c.errs.add(c.pos(e, 0), rule, "%s: %v", what, err)
-			return nil
+			return nil, 0
 		}
 		a, iss = opt.Optimize(c.env, checked)
 		if iss != nil && iss.Err() != nil {
 			c.errs.add(c.pos(e, 0), rule, "%s: inlining variables: %v", what, iss.Err())
-			return nil
+			return nil, 0
 		}
 	}
 	est, err := c.env.EstimateCost(a, sizeHints{})
 	if err != nil {
 		c.errs.add(c.pos(e, 0), rule, "%s: estimating cost: %v", what, err)
-		return nil
+		return nil, 0
 	}
 	if est.Max > maxCost {
 		c.costError(e, rule, what, checked, a, est.Max)
-		return nil
+		return nil, 0
 	}
-	return a
+	return a, est.Max
 }
 
 // costError reports an expression whose estimated cost is over the limit,
@@ -130,6 +137,9 @@ func (c *compiler) pos(e expr, off int) pos {
 // policy author.
 func cleanMessage(msg string) string {
 	msg = strings.TrimSuffix(msg, " (in container '')")
+	if msg == "max recursion depth exceeded" || strings.HasPrefix(msg, "expression recursion limit exceeded") {
+		msg = fmt.Sprintf("expression nested more than %d levels deep", maxNesting)
+	}
 	return strings.ReplaceAll(msg, "google.protobuf.Duration", "duration")
 }
 

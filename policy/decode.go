@@ -48,11 +48,9 @@ func (d *nodeDecoder) decode(n *yaml.Node, v reflect.Value) {
 		n = n.Content[0]
 	}
 	if n.Kind == yaml.AliasNode {
-		if n.Alias == nil {
-			d.errorf(n, "unresolved alias")
-			return
-		}
-		n = n.Alias
+		// parseYAML refuses aliases; never follow one (see noAliases).
+		d.errorf(n, "YAML alias *%s: a policy file may not use aliases", n.Value)
+		return
 	}
 	if v.CanAddr() && v.Addr().Type().Implements(unmarshalerTyp) {
 		v.Addr().Interface().(unmarshalerNode).unmarshalNode(d, n)

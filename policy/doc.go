@@ -106,12 +106,29 @@ costs, and replaying a decision needs nothing but the Input.
 
 # Bounds
 
-Every expression's estimated cost must be at most 10,000 when the policy
-loads; the estimate assumes the caps the engine enforces on the input (32
+Every bound is checked when the policy loads, so that a policy that loads
+can run:
+
+	policy file               1 MiB; Load reads no more (a /dev/zero is refused)
+	YAML aliases, merge keys  none: refused where written (they expand
+	                          exponentially when followed; variables share
+	                          expressions)
+	rules, variables, tests   128, 64, 512
+	one expression            4,096 characters, nested at most 32 levels
+	cost                      estimated at most 10,000 for each delay and
+	                          reason_expr, and for all the rules' conditions
+	                          together (the cost of a decision no rule matches)
+	test-case dumps           inside the policy file's directory (read through
+	                          os.Root: no "..", absolute path or escaping
+	                          symbolic link), 16 MiB in all
+
+The cost estimate assumes the caps the engine enforces on the input (32
 layers, 16 labels, 32 history entries, 512 bytes a string). At run time
-each evaluation is stopped at an actual cost of 10,000 and when ctx is
-done. A rule that fails to evaluate makes the decision Fail with Guard
-"error", and the error is returned.
+the conditions are one program stopped at an actual cost of 10,000 (Explain
+sums the rules it evaluates against the same limit), each delay and reason
+likewise, and every evaluation stops when ctx is done. A rule that fails to
+evaluate makes the decision Fail with Guard "error", and the error is
+returned. ReadDumps reads dumps of at most 16 MiB each.
 
 # Deciding
 

@@ -105,9 +105,11 @@ var ErrDumpSchema = errors.New("unsupported dump schema")
 // ReadDumps reads dumps from r, a single JSON object or JSON Lines (any
 // sequence of JSON objects), calling fn for each as it is read. It stops
 // at the first error: a malformed dump (a *DumpError with its line and
-// column) or fn's error, returned as is.
+// column) or fn's error, returned as is. One dump is at most 16 MiB of
+// JSON (a larger one is a *DumpError wrapping ErrTooLarge); memory stays
+// within a small multiple of that however long r is.
 func ReadDumps(r io.Reader, fn func(Dump) error) error {
-	lr := &lineReader{r: r, line: 1, col: 1}
+	lr := &lineReader{r: r, line: 1, col: 1, max: 2*maxDumpSize + 64<<10}
 	dec := json.NewDecoder(lr)
 	for {
 		start := dec.InputOffset()
@@ -115,6 +117,10 @@ func ReadDumps(r io.Reader, fn func(Dump) error) error {
 		err := dec.Decode(&raw)
 		if err == io.EOF {
 			return nil
+		}
+		if err == nil && len(raw) > maxDumpSize || errors.Is(err, ErrTooLarge) {
+			line, col := lr.position(start + leadingSpace64(lr, start))
+			return &DumpError{Line: line, Col: col, Err: fmt.Errorf("%w: a dump is at most %d bytes of JSON", ErrTooLarge, maxDumpSize)}
 		}
 		if err != nil {
 			off := dec.InputOffset()
@@ -257,9 +263,20 @@ type lineReader struct {
 	buf       []byte // bytes from offset base on
 	base      int64
 	line, col int // position of offset base
+	// max bounds buf: past it, Read fails with ErrTooLarge rather than
+	// hold an endless value.
+	max int
 }
 
 func (lr *lineReader) Read(p []byte) (int, error) {
+	if lr.max > 0 {
+		if len(lr.buf) > lr.max {
+			return 0, ErrTooLarge
+		}
+		// The decoder asks for more as its buffer grows; a short read
+		// keeps the overshoot small.
+		p = p[:min(len(p), 64<<10)]
+	}
 	n, err := lr.r.Read(p)
 	lr.buf = append(lr.buf, p[:n]...)
 	return n, err

@@ -50,16 +50,39 @@ const (
 	optionalVersion = 1
 )
 
-// Bounds on expressions and evaluation.
+// Bounds on a policy file, its expressions and their evaluation; doc.go
+// and the README's resource bounds list them, and bounds_test.go tries
+// each at the bound.
 const (
-	// maxCost bounds both the estimated cost of each expression at load
-	// and the actual cost of one decision at run time.
+	// maxCost bounds, at load, the estimated cost of each delay and
+	// reason expression and of all the rules' conditions together, and at
+	// run time the actual cost of each: the conditions are one program
+	// (Decide) or a sum held to the same limit (Explain), so what loads
+	// can run.
 	maxCost = 10_000
 	// maxExprLen bounds one expression's text, in characters.
 	maxExprLen = 4096
+	// maxNesting is the parser's recursion limit for one expression:
+	// nested parentheses, lists, calls, operands of + and the like. It
+	// also bounds the time to check an expression: nested list literals
+	// take time growing with the cube of their depth (a quarter second at
+	// 100 levels, 8 ms at 32).
+	maxNesting = 32
 	// maxRules bounds a policy's rules; the rules are composed into one
-	// nested conditional, whose depth the parser limits.
+	// nested conditional, parsed with maxNesting+maxRules+8 levels, so
+	// that every rule that parses alone composes.
 	maxRules = 128
+	// maxVariables bounds a policy's variables; each extends the CEL
+	// environment.
+	maxVariables = 64
+	// maxTests bounds a policy's test cases.
+	maxTests = 512
+	// maxFileSize bounds a policy file, in bytes.
+	maxFileSize = 1 << 20
+	// maxDumpSize bounds one dump a test case names, and maxDumpTotal
+	// all the dumps of one policy, in bytes.
+	maxDumpSize  = 16 << 20
+	maxDumpTotal = 16 << 20
 )
 
 // baseEnv returns the CEL environment every policy starts from. It is
@@ -103,7 +126,7 @@ func newBaseEnv() (*cel.Env, error) {
 		),
 		cel.EagerlyValidateDeclarations(true),
 		cel.ParserExpressionSizeLimit(maxRules*(maxExprLen+32)),
-		cel.ParserRecursionLimit(2*maxRules+64),
+		cel.ParserRecursionLimit(maxNesting),
 		fastFields(structs...),
 	)
 }

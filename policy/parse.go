@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -87,14 +88,60 @@ func (e *expr) unmarshalNode(d *nodeDecoder, n *yaml.Node) {
 func (e expr) set() bool { return e.Node != nil }
 
 // parseYAML parses data into its document node, turning a syntax error into
-// a positioned Error.
+// a positioned Error. Aliases and merge keys are refused: see noAliases.
 func parseYAML(file string, data []byte) (*yaml.Node, *Error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		e := syntaxError(file, data, err.Error())
 		return nil, &e
 	}
+	if e := noAliases(file, &doc); e != nil {
+		return nil, e
+	}
 	return &doc, nil
+}
+
+// noAliases refuses YAML aliases (*name) and merge keys (<<). A policy has
+// no use for them: variables share expressions, include shares files, and
+// test inputs are short. And they cost: a parsed node tree keeps an alias
+// as a pointer, but decoding follows it, so a few kilobytes of aliases of
+// aliases expand into gigabytes (the "billion laughs"). Refusing them
+// outright keeps decoding linear in the file's size and keeps every
+// error's position where the text is. The walk itself never follows an
+// alias, so it is linear too.
+func noAliases(file string, doc *yaml.Node) *Error {
+	var first *yaml.Node
+	var what string
+	n := 0
+	var walk func(*yaml.Node)
+	walk = func(x *yaml.Node) {
+		switch {
+		case x.Kind == yaml.AliasNode:
+			n++
+			if first == nil {
+				first, what = x, "alias *"+x.Value
+			}
+			return
+		case x.Kind == yaml.ScalarNode && x.Tag == "!!merge":
+			n++
+			if first == nil {
+				first, what = x, "merge key <<"
+			}
+		}
+		for _, c := range x.Content {
+			walk(c)
+		}
+	}
+	walk(doc)
+	if first == nil {
+		return nil
+	}
+	more := ""
+	if n > 1 {
+		more = fmt.Sprintf(" (%d aliases and merge keys in the file)", n)
+	}
+	return &Error{File: file, Line: first.Line, Col: first.Column,
+		Msg: fmt.Sprintf("YAML %s: a policy file may not use aliases or merge keys; write the value out, or share an expression with a variable%s", what, more)}
 }
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)

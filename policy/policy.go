@@ -1,14 +1,17 @@
 package policy
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -44,13 +47,19 @@ type rule struct {
 }
 
 // Load reads and parses the policy file at path. Dumps named by its test
-// cases are read relative to the file's directory.
+// cases are read relative to the file's directory, and must lie inside it.
+// A policy file is at most 1 MiB.
 func Load(path string) (*Policy, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
-	p, err := Parse(path, data)
+	defer f.Close()
+	data, err := readBounded(f, path, maxFileSize, "a policy file")
+	if err != nil {
+		return nil, err
+	}
+	p, err := parse(path, data, dirReader(filepath.Dir(path)))
 	if err != nil {
 		return nil, err
 	}
@@ -59,31 +68,91 @@ func Load(path string) (*Policy, error) {
 }
 
 // LoadFS reads and parses the policy file name in fsys; dumps named by its
-// test cases are read from fsys, relative to name.
+// test cases are read from fsys, relative to name, and must lie inside its
+// directory.
 func LoadFS(fsys fs.FS, name string) (*Policy, error) {
-	data, err := fs.ReadFile(fsys, name)
+	f, err := fsys.Open(name)
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
-	return parse(name, data, func(rel string) ([]byte, error) {
-		return fs.ReadFile(fsys, path.Join(path.Dir(name), rel))
+	defer f.Close()
+	data, err := readBounded(f, name, maxFileSize, "a policy file")
+	if err != nil {
+		return nil, err
+	}
+	return parse(name, data, func(rel string, limit int64) ([]byte, error) {
+		f, err := fsys.Open(path.Join(path.Dir(name), rel))
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		return readBounded(f, rel, limit, "a test case's dump")
 	})
 }
 
 // Parse parses a policy file's contents; filename is used in error
-// messages and to find the dumps named by test cases. Any problem found is
-// reported: the error is then an ErrorList of every problem, sorted by
-// position.
+// messages and to find the dumps named by test cases, which must lie in
+// its directory. Any problem found is reported: the error is then an
+// ErrorList of every problem, sorted by position.
 func Parse(filename string, data []byte) (*Policy, error) {
-	return parse(filename, data, func(rel string) ([]byte, error) {
-		if filepath.IsAbs(rel) {
-			return os.ReadFile(rel)
-		}
-		return os.ReadFile(filepath.Join(filepath.Dir(filename), filepath.FromSlash(rel)))
-	})
+	if len(data) > maxFileSize {
+		return nil, ErrorList{{File: filename, Msg: fmt.Sprintf("%d bytes is larger than a policy file may be (%d)", len(data), maxFileSize)}}
+	}
+	return parse(filename, data, dirReader(filepath.Dir(filename)))
 }
 
-func parse(filename string, data []byte, readDump func(string) ([]byte, error)) (*Policy, error) {
+// dirReader reads dumps below dir through an os.Root, so that neither
+// "..", an absolute path nor a symbolic link can reach outside it.
+func dirReader(dir string) func(rel string, limit int64) ([]byte, error) {
+	return func(rel string, limit int64) ([]byte, error) {
+		root, err := os.OpenRoot(dir)
+		if err != nil {
+			return nil, err
+		}
+		defer root.Close()
+		f, err := root.Open(filepath.FromSlash(rel))
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		return readBounded(f, rel, limit, "a test case's dump")
+	}
+}
+
+// ErrTooLarge is reported for a policy file or dump over its bound.
+var ErrTooLarge = errors.New("too large")
+
+// readBounded reads r whole if it holds at most limit bytes: a file
+// such as /dev/zero must not grow the process.
+func readBounded(r io.Reader, name string, limit int64, what string) ([]byte, error) {
+	if f, ok := r.(interface{ Stat() (fs.FileInfo, error) }); ok {
+		if st, err := f.Stat(); err == nil && st.IsDir() {
+			return nil, fmt.Errorf("policy: read %s: is a directory", name)
+		}
+	}
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	if int64(len(data)) > limit {
+		return nil, &sizeError{name: name, what: what, limit: limit}
+	}
+	return data, nil
+}
+
+// sizeError is ErrTooLarge for one file.
+type sizeError struct {
+	name, what string
+	limit      int64
+}
+
+func (e *sizeError) Error() string {
+	return fmt.Sprintf("policy: read %s: larger than %s may be (%d bytes)", e.name, e.what, e.limit)
+}
+
+func (e *sizeError) Is(target error) bool { return target == ErrTooLarge }
+
+func parse(filename string, data []byte, readDump func(rel string, limit int64) ([]byte, error)) (*Policy, error) {
 	doc, yerr := parseYAML(filename, data)
 	if yerr != nil {
 		return nil, ErrorList{*yerr}
@@ -136,12 +205,12 @@ func parse(filename string, data []byte, readDump func(string) ([]byte, error)) 
 		return nil, fmt.Errorf("policy: building the CEL environment: %w", err)
 	}
 	c := &compiler{file: filename, lines: splitLines(data), errs: &errs, env: env}
-	c.compileVariables(spec.Variables)
-	p.compileRules(c, d, spec.Rules, at("rules"))
+	c.compileVariables(spec.Variables, at("variables"))
+	costs := p.compileRules(c, d, spec.Rules, at("rules"))
 	if len(errs) == 0 {
-		p.compileFirst(c, spec.Rules)
+		p.compileFirst(c, spec.Rules, costs, at("rules"))
 	}
-	p.cases = buildCases(d, spec.Tests, readDump)
+	p.cases = buildCases(d, spec.Tests, at("tests"), readDump)
 	errs.Sort()
 	if len(errs) > 0 {
 		return nil, errs
@@ -151,7 +220,11 @@ func parse(filename string, data []byte, readDump func(string) ([]byte, error)) 
 
 // compileVariables declares the policy's variables one by one, each
 // type-checked against the built-ins and the variables before it.
-func (c *compiler) compileVariables(vars variables) {
+func (c *compiler) compileVariables(vars variables, at pos) {
+	if len(vars) > maxVariables {
+		c.errs.add(at, "", "the policy has %d variables; the limit is %d", len(vars), maxVariables)
+		return
+	}
 	for _, v := range vars {
 		if msg := checkVarName(v.Name); msg != "" {
 			c.errs.add(c.pos(expr{Node: v.NameAt}, 0), "", "%s", msg)
@@ -181,15 +254,18 @@ func (c *compiler) extend(name string, t *cel.Type, a *cel.Ast) {
 	}
 }
 
-func (p *Policy) compileRules(c *compiler, d *nodeDecoder, specs []ruleSpec, rulesAt pos) {
+// compileRules compiles every rule and returns the estimated cost of each
+// rule's condition.
+func (p *Policy) compileRules(c *compiler, d *nodeDecoder, specs []ruleSpec, rulesAt pos) []uint64 {
 	if len(specs) == 0 {
 		c.errs.add(rulesAt, "", "the policy has no rules")
-		return
+		return nil
 	}
 	if len(specs) > maxRules {
 		c.errs.add(rulesAt, "", "the policy has %d rules; the limit is %d", len(specs), maxRules)
-		return
+		return nil
 	}
+	costs := make([]uint64, len(specs))
 	seen := map[string]pos{}
 	for i, s := range specs {
 		at := pos{file: c.file}
@@ -213,8 +289,9 @@ func (p *Policy) compileRules(c *compiler, d *nodeDecoder, specs []ruleSpec, rul
 		}
 		if !s.When.set() {
 			c.errs.add(at, name, "the rule has no condition (when)")
-		} else if a := c.compile(s.When, name, "when", cel.BoolType); a != nil {
+		} else if a, cost := c.compileCost(s.When, name, "when", cel.BoolType); a != nil {
 			r.when = c.program(a, s.When, name)
+			costs[i] = cost
 		}
 		if s.Delay.set() {
 			if s.Action == Fail {
@@ -232,6 +309,7 @@ func (p *Policy) compileRules(c *compiler, d *nodeDecoder, specs []ruleSpec, rul
 		}
 		p.rules = append(p.rules, r)
 	}
+	return costs
 }
 
 func (c *compiler) program(a *cel.Ast, e expr, rule string) cel.Program {
@@ -246,13 +324,26 @@ func (c *compiler) program(a *cel.Ast, e expr, rule string) cel.Program {
 // the index of the first that holds: evaluating one program is several
 // times faster than evaluating one per rule. Each condition sits on lines
 // of its own so that a trailing // comment cannot swallow the rest.
-func (p *Policy) compileFirst(c *compiler, specs []ruleSpec) {
+//
+// The runtime cost limit applies to the composed program, and Explain
+// holds the sum of the conditions it evaluates to the same limit; so the
+// conditions' estimated costs, summed (costs), and the composed program's
+// must both be within it, or a policy that loads could fail at run time
+// when no rule matches.
+func (p *Policy) compileFirst(c *compiler, specs []ruleSpec, costs []uint64, rulesAt pos) {
 	var b strings.Builder
 	for i, s := range specs {
 		fmt.Fprintf(&b, "(\n%s\n) ? %d : ", s.When.Text, i)
 	}
 	b.WriteString("-1")
-	a, iss := c.env.Compile(b.String())
+	// Each rule adds a level of nesting; every rule parsed alone within
+	// maxNesting, so this is enough.
+	env, err := c.env.Extend(cel.ParserRecursionLimit(maxNesting + len(specs) + 8))
+	if err != nil {
+		c.errs.add(pos{file: c.file}, "", "composing the rules: %v", err)
+		return
+	}
+	a, iss := env.Compile(b.String())
 	if iss != nil && iss.Err() != nil {
 		c.errs.add(pos{file: c.file}, "", "composing the rules: %v", iss.Err())
 		return
@@ -260,19 +351,48 @@ func (p *Policy) compileFirst(c *compiler, specs []ruleSpec) {
 	if len(c.inline) > 0 {
 		opt, err := cel.NewStaticOptimizer(cel.NewInliningOptimizer(c.inline...))
 		if err == nil {
-			a, iss = opt.Optimize(c.env, a)
+			a, iss = opt.Optimize(env, a)
 		}
 		if err != nil || iss != nil && iss.Err() != nil {
 			c.errs.add(pos{file: c.file}, "", "composing the rules: %v", errors.Join(err, iss.Err()))
 			return
 		}
 	}
-	prg, err := program(c.env, a)
+	var sum uint64
+	for _, cost := range costs {
+		sum += cost
+	}
+	est, err := env.EstimateCost(a, sizeHints{})
+	if err != nil {
+		c.errs.add(pos{file: c.file}, "", "composing the rules: estimating cost: %v", err)
+		return
+	}
+	if total := max(sum, est.Max); total > maxCost {
+		c.errs.add(rulesAt, "", "the rules' conditions together are estimated to cost %d when none matches; "+
+			"the limit for one decision is %d%s", total, maxCost, costliest(p.rules, costs))
+		return
+	}
+	prg, err := program(env, a)
 	if err != nil {
 		c.errs.add(pos{file: c.file}, "", "composing the rules: %v", err)
 		return
 	}
 	p.first = prg
+}
+
+// costliest names the rules whose conditions cost most, for an error
+// about their sum.
+func costliest(rules []*rule, costs []uint64) string {
+	idx := make([]int, len(costs))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(costs[b], costs[a]) })
+	var parts []string
+	for _, i := range idx[:min(3, len(idx))] {
+		parts = append(parts, fmt.Sprintf("%q at line %d: %d", rules[i].name, rules[i].at.line, costs[i]))
+	}
+	return "; the costliest conditions: " + strings.Join(parts, ", ")
 }
 
 // Name returns the policy's name.

@@ -3,7 +3,9 @@ package policy
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"strings"
 )
@@ -90,8 +92,15 @@ func (p *Policy) Unfired(results []CaseResult) []string {
 	return out
 }
 
-// buildCases turns the test specs into cases, reading dumps.
-func buildCases(d *nodeDecoder, specs []caseSpec, readDump func(string) ([]byte, error)) []Case {
+// buildCases turns the test specs into cases, reading dumps: each must
+// lie in the policy file's directory, and all of them together hold at
+// most maxDumpTotal bytes.
+func buildCases(d *nodeDecoder, specs []caseSpec, testsAt pos, readDump func(rel string, limit int64) ([]byte, error)) []Case {
+	if len(specs) > maxTests {
+		d.errs.add(testsAt, "", "the policy has %d test cases; the limit is %d", len(specs), maxTests)
+		return nil
+	}
+	budget := int64(maxDumpTotal)
 	cases := make([]Case, 0, len(specs))
 	for i, s := range specs {
 		at := pos{file: d.file}
@@ -111,11 +120,20 @@ func buildCases(d *nodeDecoder, specs []caseSpec, readDump func(string) ([]byte,
 				c.Input.State.TotalExpected = -1 // unknown unless stated
 			}
 		case s.Dump != "":
-			data, err := readDump(s.Dump)
-			if err != nil {
-				d.errs.add(at, "", "test %q: %v", c.Name, err)
+			dumpAt := d.keyPos(s.Node, "")("dump")
+			if !filepath.IsLocal(filepath.FromSlash(s.Dump)) || strings.Contains(s.Dump, "\\") {
+				d.errs.add(dumpAt, "", "test %q: dump %s: the path must be relative and inside the policy file's directory", c.Name, s.Dump)
 				break
 			}
+			data, err := readDump(s.Dump, min(maxDumpSize, budget))
+			if errors.Is(err, ErrTooLarge) && budget < maxDumpSize {
+				err = fmt.Errorf("the dumps of a policy's test cases may hold %d bytes in all", maxDumpTotal)
+			}
+			if err != nil {
+				d.errs.add(dumpAt, "", "test %q: %v", c.Name, err)
+				break
+			}
+			budget -= int64(len(data))
 			var dumps []Dump
 			err = ReadDumps(bytes.NewReader(data), func(dp Dump) error {
 				dumps = append(dumps, dp)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -183,4 +184,85 @@ func TestByteBudget(t *testing.T) {
 	go func() { got <- b.acquire(1) }()
 	b.close()
 	assert.False(t, <-got, "a closed budget refuses")
+}
+
+// aliasBomb is a policy of a few dozen kilobytes whose aliases, followed,
+// expand into 25 million layers (issue 9 finding 6).
+func aliasBomb() string {
+	var b strings.Builder
+	b.WriteString("name: bomb\nrules:\n  - {name: r, when: \"true\", action: fail}\ntests:\n" +
+		"  - &t\n    name: t\n    input:\n      error:\n        layers:\n          - &l {type: x, message: m, via: root}\n")
+	for range 4999 {
+		b.WriteString("          - *l\n")
+	}
+	b.WriteString("    expect: {action: fail}\n")
+	for range 4999 {
+		b.WriteString("  - *t\n")
+	}
+	return b.String()
+}
+
+// TestHostilePolicyEveryCommand: every command that loads a policy
+// refuses an alias bomb, an oversized file and an endless one at once,
+// with the position or the bound (issue 9 findings 6 and 7).
+func TestHostilePolicyEveryCommand(t *testing.T) {
+	t.Setenv(policyEnv, "")
+	dir := t.TempDir()
+	bomb := filepath.Join(dir, "bomb.yaml")
+	require.NoError(t, os.WriteFile(bomb, []byte(aliasBomb()), 0o644))
+	big := filepath.Join(dir, "big.yaml")
+	require.NoError(t, os.WriteFile(big, []byte("name: big\n#"+strings.Repeat("x", 1<<20)+"\n"), 0o644))
+	input := filepath.Join(dir, "in.txt")
+	require.NoError(t, os.WriteFile(input, []byte("read: connection reset by peer\n"), 0o644))
+
+	files := map[string]string{
+		bomb: bomb + ":11:13: YAML alias *l: a policy file may not use aliases",
+		big:  "larger than a policy file may be (1048576 bytes)",
+	}
+	if _, err := os.Stat("/dev/zero"); err == nil {
+		files["/dev/zero"] = "policy: read /dev/zero: larger than a policy file may be (1048576 bytes)"
+	}
+	for file, want := range files {
+		for _, args := range [][]string{
+			{"lint", file},
+			{"test", file},
+			{"decide", "--policy", file, input},
+			{"explain", "--policy", file, input},
+			{"fetch", "--policy", file, "--to", filepath.Join(dir, "dest"), "http://127.0.0.1:1/never.tar.gz"},
+		} {
+			t.Run(filepath.Base(file)+"/"+args[0], func(t *testing.T) {
+				r := runCLI(t, "", args...)
+				wantCode := exitUsage
+				if args[0] == "lint" {
+					wantCode = exitFail
+				}
+				assert.Equal(t, wantCode, r.code)
+				assert.Contains(t, r.stdout+r.stderr, want)
+				assert.NoDirExists(t, filepath.Join(dir, "dest"), "nothing fetched")
+			})
+		}
+	}
+	t.Run("env", func(t *testing.T) {
+		t.Setenv(policyEnv, bomb)
+		r := runCLI(t, "", "decide", input)
+		assert.Equal(t, exitUsage, r.code)
+		assert.Contains(t, r.stderr, files[bomb])
+	})
+}
+
+// TestDumpOutsidePolicyDir: retrycheck test refuses a policy whose case
+// names a dump outside its directory, at the dump's position.
+func TestDumpOutsidePolicyDir(t *testing.T) {
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "secret.json")
+	require.NoError(t, os.WriteFile(secret, []byte(`{"schema":1}`), 0o600))
+	pdir := filepath.Join(dir, "p")
+	require.NoError(t, os.Mkdir(pdir, 0o755))
+	for _, dump := range []string{"../secret.json", secret} {
+		pol := filepath.Join(pdir, "p.yaml")
+		require.NoError(t, os.WriteFile(pol, fmt.Appendf(nil, "name: p\nrules:\n  - {name: r, when: \"true\", action: fail}\ntests:\n  - name: peek\n    dump: %s\n    expect: {action: fail}\n", dump), 0o644))
+		r := runCLI(t, "", "test", pol)
+		assert.Equal(t, exitUsage, r.code)
+		assert.Contains(t, r.stderr, pol+`:6:11: test "peek": dump `+dump+": the path must be relative and inside the policy file's directory")
+	}
 }
