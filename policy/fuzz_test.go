@@ -24,6 +24,8 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	}
+	f.Add([]byte(aliasBomb(3)))
+	f.Add([]byte("name: m\nbackoff:\n  <<: {initial: 1s}\nrules:\n  - {name: r, when: \"true\", action: fail}\n"))
 	in := Input{
 		Error: classify.Facts{Kind: classify.HTTPStatus, HTTP: classify.HTTP{Status: 503, RetryAfter: time.Second}},
 		State: State{Phase: PhaseBody, Attempt: 2, History: []string{"timeout"}, TotalExpected: -1},
