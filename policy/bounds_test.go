@@ -278,7 +278,9 @@ func TestCountBounds(t *testing.T) {
 // TestExpressionBounds: an expression's length and nesting, each at the
 // bound and one over; and 128 rules all nested to the bound still compose.
 func TestExpressionBounds(t *testing.T) {
-	long := func(n int) string { return "'" + strings.Repeat("a", n-len("'' == error.message")) + "' == error.message" }
+	long := func(n int) string {
+		return "'" + strings.Repeat("a", n-len("'' == error.message")) + "' == error.message"
+	}
 	require.Len(t, long(maxExprLen), maxExprLen)
 	mustParse(t, rulesPolicy(1, long(maxExprLen), ""))
 	_, err := Parse("n.yaml", []byte(rulesPolicy(1, long(maxExprLen+1), "")))
