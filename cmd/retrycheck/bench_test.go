@@ -69,3 +69,57 @@ func BenchmarkDecide(b *testing.B) {
 		})
 	}
 }
+
+// benchTexts returns the error texts of the corpus's text cases, without
+// their headers: what people paste.
+func benchTexts(b *testing.B) [][]byte {
+	paths, err := filepath.Glob("../../testdata/corpus/*.txt")
+	if err != nil || len(paths) == 0 {
+		b.Fatalf("no corpus texts: %v", err)
+	}
+	var texts [][]byte
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, body, err := parseHeader(string(data))
+		if err != nil {
+			b.Fatalf("%s: %v", p, err)
+		}
+		texts = append(texts, []byte(body))
+	}
+	return texts
+}
+
+// BenchmarkDecideText measures one pasted-text decision as decide makes
+// it: read the text, build its chain, infer the state, classify, decide.
+// One op is one text, cycling through the corpus's texts.
+func BenchmarkDecideText(b *testing.B) {
+	texts := benchTexts(b)
+	pol, err := policy.Load("../../policies/default.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	rd := &reader{flags: &stateFlags{}, onError: func(err error) { b.Fatal(err) }}
+	decided := 0
+	fn := func(f *failure) error {
+		if _, err := pol.Decide(ctx, f.dump.Input()); err != nil {
+			return err
+		}
+		decided++
+		return nil
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if err := rd.read("bench", bytes.NewReader(texts[i%len(texts)]), fn); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if decided == 0 {
+		b.Fatal("nothing decided")
+	}
+	b.ReportMetric(float64(decided)/b.Elapsed().Seconds(), "texts/s")
+}
