@@ -5,7 +5,12 @@ import "runtime"
 // SchemaVersion is the version of the JSON form of a Chain. Readers accept
 // every version up to and including this one; fields added later default to
 // the behaviour of older versions.
-const SchemaVersion = 1
+//
+// Version 2 added the attributes transient, h2_goaway and h2_unprocessed;
+// in a version 2 chain, the layers parsed from text (Via "text") carry what
+// the built-in recognisers of their time found, so classify does not read
+// their text again with the built-ins.
+const SchemaVersion = 2
 
 // Via says how the walker reached a layer from its parent.
 type Via string
@@ -84,6 +89,10 @@ type Attrs struct {
 	H2LastStreamID uint32 `json:"h2_last_stream_id,omitempty"`
 	H2Debug        string `json:"h2_debug,omitempty"`  // GOAWAY debug data
 	H2Remote       bool   `json:"h2_remote,omitempty"` // the peer sent it (RST_STREAM/GOAWAY received)
+	H2GoAway       bool   `json:"h2_goaway,omitempty"` // a GOAWAY was involved
+	// H2Unprocessed reports that the peer said it never processed the
+	// stream (a graceful GOAWAY, or one whose last stream ID excludes it).
+	H2Unprocessed bool `json:"h2_unprocessed,omitempty"`
 
 	// HTTP responses turned into errors (adapters/httpx.StatusError and the like).
 	HTTPStatus int `json:"http_status,omitempty"`
@@ -97,9 +106,15 @@ type Attrs struct {
 	Entry  string `json:"entry,omitempty"`  // archive entry being processed
 
 	// Kind is a classification hint set by errors that know what they are
-	// (via the Describer interface), e.g. "unsafe_archive" or "checksum".
-	// classify treats it as authoritative for the layer.
+	// (via the Describer interface) or by a recogniser that knows the text,
+	// e.g. "unsafe_archive" or "checksum". classify treats it as
+	// authoritative for the layer.
 	Kind string `json:"kind,omitempty"`
+	// Transient, when set, is the retry hint that goes with Kind: the
+	// error's own claim (an SDK's RetryableError) or a recogniser's, such
+	// as net/http's per-request Client.Timeout, a deadline worth another
+	// try. nil leaves the kind's default.
+	Transient *bool `json:"transient,omitempty"`
 
 	// Extra carries attributes from user unwrappers and describers. Keys
 	// should be namespaced ("grpc.code", "aws.throttle").
@@ -111,8 +126,8 @@ func (a Attrs) IsZero() bool {
 	return a.Errno == 0 && a.ErrnoName == "" && a.Op == "" && a.Net == "" && a.Addr == "" &&
 		a.Source == "" && a.Host == "" && !a.Timeout && !a.Temporary && !a.NotFound &&
 		a.H2Code == "" && a.H2StreamID == 0 && a.H2LastStreamID == 0 && a.H2Debug == "" &&
-		!a.H2Remote && a.HTTPStatus == 0 && a.RetryAfter == 0 && a.Format == "" &&
-		a.Offset == 0 && a.Entry == "" && a.Kind == "" && len(a.Extra) == 0
+		!a.H2Remote && !a.H2GoAway && !a.H2Unprocessed && a.HTTPStatus == 0 && a.RetryAfter == 0 && a.Format == "" &&
+		a.Offset == 0 && a.Entry == "" && a.Kind == "" && a.Transient == nil && len(a.Extra) == 0
 }
 
 // Describer is implemented by errors that describe themselves to the walker:

@@ -30,7 +30,10 @@
 //  5. when none of those exist and no unwrapper recognised the error,
 //     follows the struct fields of error type, exported or not (the field
 //     fallback), and when the error is a leaf that nothing recognised,
-//     parses its message into text layers (the text fallback).
+//     parses its message into text layers (the text fallback) when the
+//     recognisers find something in it; a text that is a single error
+//     gives its attributes to the leaf itself instead of repeating it as a
+//     layer.
 //
 // The built-in unwrappers cover *net.OpError, *os.SyscallError,
 // syscall.Errno (number and name), *url.Error (Op is the method, Addr the
@@ -99,23 +102,49 @@
 // a message. Colons in addresses ("127.0.0.1:80", "[::1]:80") are not
 // followed by a space and never divide.
 //
-// One table of recognisers reads attributes from each layer's own text:
-// errno texts (Linux, BSD and Windows wordings; the number recorded is this
-// platform's), *net.OpError's "op net src->dst", *fs.PathError's "op path"
-// (including os.StartProcess's "fork/exec /bin/x"), url.Error's `Get "URL"`,
-// DNS lookups, HTTP/2 stream errors, GOAWAYs and lost connections, TLS and
-// certificate failures, decoder and archive sentinels, context errors,
-// EOFs and timeouts. It also reads the texts of other HTTP stacks that
-// show up in pasted reports: curl's error codes ("(28) Timeout was
-// reached", cargo's "[28] …", git's "RPC failed; curl 56 …"; an errno in
-// the same text takes precedence over the code; code 22, curl --fail's
-// "The requested URL returned error: 503", is read as the HTTP status; a
-// "curl n" in other words, as in "retrying curl 5 times", is not a code),
-// hyper's and reqwest's "connection closed before message completed",
-// IncompleteMessage and "dns error",
+// # Recognisers
+//
+// Reading facts out of message text belongs to this package alone: one
+// vocabulary, Recognise, turns a layer's own text into Attrs, and classify
+// maps attributes to kinds without matching any text itself. A new wording
+// is added to the vocabulary once, tested once (TestRecognisers), and
+// read the same wherever text appears: the text fallback, FromText, and
+// classify reading the own text of layers whose type says nothing.
+//
+// The built-in recognisers read errno texts (Linux, BSD and Windows
+// wordings; the number recorded is this platform's), *net.OpError's "op
+// net src->dst", *fs.PathError's "op path" (including os.StartProcess's
+// "fork/exec /bin/x"), url.Error's `Get "URL"`, DNS lookups, HTTP/2 stream
+// errors, GOAWAYs (net/http's graceful shutdown and "received GOAWAY from
+// server" mark the stream unprocessed) and lost connections, net/http's
+// Client.Timeout (a deadline worth another try: Attrs.Transient), TLS and
+// certificate failures, decoder and archive sentinels and the format names
+// extractors put before their errors, context errors, EOFs, timeouts and
+// HTTP statuses after "status" or "HTTP" or before their reason phrase.
+// They also read the texts of other HTTP stacks that show up in pasted
+// reports: curl's error codes ("(28) Timeout was reached", cargo's "[28]
+// …", git's "RPC failed; curl 56 …"; an errno in the same text takes
+// precedence over the code; code 22, curl --fail's "The requested URL
+// returned error: 503", is read as the HTTP status; a "curl n" in other
+// words, as in "retrying curl 5 times", is not a code), curl's and the h2
+// crate's HTTP/2 errors and codes, hyper's and reqwest's "connection
+// closed before message completed", IncompleteMessage and "dns error",
 // getaddrinfo's texts ("Name or service not known" is a name that does
 // not exist) and rustls' "peer closed connection without sending TLS
 // close_notify", which means a truncated stream.
+//
+// A text is scanned once for every fixed wording the vocabulary knows (an
+// Aho–Corasick automaton, ignoring ASCII case); each recogniser runs only
+// when a wording it needs is present, so the cost of a layer is flat in
+// the size of the vocabulary. Recognisers read at most RecogniseLimit
+// bytes of a text.
+//
+// A deployment adds its own wordings as Recognisers: in Walker.Recognisers
+// for the text fallback and FromText, or in classify.Set.Recognisers for
+// every layer when classifying, which is where a policy file's recognisers
+// go, so that a decision made live and one replayed from a dump read the
+// same words. They run before the built-ins; the first to name a kind
+// decides it.
 //
 // # Caps
 //

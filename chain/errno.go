@@ -71,13 +71,13 @@ func ErrnoByName(name string) (syscall.Errno, bool) {
 	return 0, false
 }
 
-// errnoFromText finds the errno whose text s contains, case-insensitively.
-func errnoFromText(s string) (errnoInfo, bool) {
+// errnoFromText finds the first errno whose text t contains,
+// case-insensitively.
+func errnoFromText(t text) (errnoInfo, bool) {
+	v := t.v
 	for i := range errnos {
-		for _, t := range errnos[i].texts {
-			if containsFold(s, t) {
-				return errnos[i], true
-			}
+		if t.hasAny(v.errno[i]) {
+			return errnos[i], true
 		}
 	}
 	return errnoInfo{}, false

@@ -51,7 +51,7 @@ func TestDecodeErrors(t *testing.T) {
 		field  string
 		msg    string
 	}{
-		{"future schema", `{"schema":2,"layers":[]}`, 10, "schema", "unsupported schema version 2"},
+		{"future schema", `{"schema":3,"layers":[]}`, 10, "schema", "unsupported schema version 3"},
 		{"future schema with new fields", `{"layers":[], "newthing":1, "schema": 9}`, 38, "schema", "unsupported schema version 9"},
 		{"no schema", `{"layers":[]}`, 0, "schema", "unsupported schema version 0"},
 		{"unknown field", `{"schema":1,"layerz":[]}`, 24, "", "unknown field"},

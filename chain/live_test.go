@@ -215,7 +215,7 @@ func TestLiveHTTP2(t *testing.T) {
 				l, ok := layerWith(c, func(l chain.Layer) bool { return l.Attrs.Kind == "h2_goaway" })
 				require.True(t, ok, "no GOAWAY in %+v", c.Layers)
 				assert.Equal(t, typeNames[name]["goaway"], l.Type)
-				assert.Equal(t, chain.Attrs{H2LastStreamID: 1, H2Code: "NO_ERROR", H2Remote: true, Kind: "h2_goaway"}, l.Attrs)
+				assert.Equal(t, chain.Attrs{H2LastStreamID: 1, H2Code: "NO_ERROR", H2Remote: true, H2GoAway: true, Kind: "h2_goaway"}, l.Attrs)
 			})
 			t.Run("GOAWAY excluding the stream", func(t *testing.T) {
 				client, done := newClient()
@@ -223,10 +223,12 @@ func TestLiveHTTP2(t *testing.T) {
 				c := chain.Walk(bodyError(t, client, startH2(t, faultExclude).url()))
 				l, ok := layerWith(c, func(l chain.Layer) bool { return l.Attrs.Kind == "h2_goaway" })
 				require.True(t, ok, "no GOAWAY in %+v", c.Layers)
-				// Only text carries it: an *errors.errorString, read by the fallback.
-				assert.Equal(t, chain.ViaText, l.Via)
+				// Only text carries it: an *errors.errorString, read by the
+				// text fallback onto the leaf itself.
+				assert.Equal(t, "*errors.errorString", l.Type)
 				assert.Equal(t, "INTERNAL_ERROR", l.Attrs.H2Code)
 				assert.True(t, l.Attrs.H2Remote)
+				assert.True(t, l.Attrs.H2Unprocessed, "the GOAWAY excluded the stream")
 			})
 			t.Run("protocol error", func(t *testing.T) {
 				client, done := newClient()

@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"math/bits"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -11,49 +12,157 @@ import (
 // by an earlier one is kept.
 type recogniser struct {
 	name  string
-	match func(s string, a *Attrs) bool
+	match func(t text, a *Attrs) bool
+	// triggers lists wordings one of which, ignoring ASCII case, every
+	// text the recogniser reads contains: it runs only on texts where the
+	// vocabulary's scan found one. nil: it runs on every text (it must be
+	// cheap to refuse).
+	triggers func() []string
 }
+
+// words returns its arguments: a trigger list.
+func words(w ...string) func() []string { return func() []string { return w } }
 
 // recognisers is the whole vocabulary of the text fallback and FromText,
 // in one table so it is easy to extend and to test. Every recogniser runs
-// on every layer; the more specific ones come first, so that their Kind
-// wins.
+// on every layer its triggers allow; the more specific ones come first, so
+// that their Kind wins.
 var recognisers = [...]recogniser{
-	{"h2-stream", recogniseStreamError},
-	{"h2-goaway", recogniseGoAway},
-	{"h2-goaway-received", recogniseGoAwayReceived},
-	{"h2-connection", recogniseConnectionError},
-	{"h2-connection-lost", recogniseConnectionLost},
-	{"dns", recogniseDNS},
-	{"url", recogniseURL},
-	{"net-op", recogniseNetOp},
-	{"path-op", recognisePathOp},
-	{"syscall", recogniseSyscall},
-	{"errno", recogniseErrno},
-	{"curl", recogniseCurl},
-	{"certificate", recogniseCertificate},
-	{"tls", recogniseTLS},
-	{"flate", recogniseFlate},
-	{"codec-sentinel", recogniseCodecSentinel},
-	{"context", recogniseContext},
-	{"eof", recogniseEOF},
-	{"timeout", recogniseTimeout},
+	{"h2-stream", recogniseStreamError, words("stream error: stream id ")},
+	{"h2-goaway", recogniseGoAway, words("server sent goaway and closed the connection; ")},
+	{"h2-goaway-received", recogniseGoAwayReceived, words("received goaway from server")},
+	{"h2-connection", recogniseConnectionError, words("connection error: ")},
+	{"h2-net-http", recogniseH2Plain, words("received from peer", "http2: ")},
+	{"h2-other", recogniseOtherH2, words("stream error ", "connection error ", "http/2 stream ", "http/2 framing layer",
+		"http2 framing layer", "kind: reset(streamid(", "kind: goaway(")},
+	{"h2-reason", recogniseH2Reason, func() []string {
+		w := []string{" (err "}
+		for _, r := range h2Reasons {
+			w = append(w, r.text)
+		}
+		return w
+	}},
+	{"dns", recogniseDNS, func() []string {
+		w := []string{"lookup "}
+		for _, d := range dnsTexts {
+			w = append(w, d.text)
+		}
+		return w
+	}},
+	{"url", recogniseURL, words(` "`)},
+	{"net-op", recogniseNetOp, words(" tcp", " udp", " ip", " unix")},
+	{"path-op", recognisePathOp, func() []string {
+		w := make([]string, len(pathOps))
+		for i, op := range pathOps {
+			w[i] = op + " "
+		}
+		return w
+	}},
+	{"syscall", recogniseSyscall, nil},
+	{"errno", recogniseErrno, func() []string {
+		var w []string
+		for _, e := range errnos {
+			w = append(w, e.texts...)
+		}
+		return w
+	}},
+	{"curl", recogniseCurl, nil},
+	{"certificate", recogniseCertificate, func() []string {
+		return append([]string{"x509: ", "tls: failed to verify certificate"}, certificateTexts[:]...)
+	}},
+	{"tls", recogniseTLS, words("tls: ")},
+	{"net-http", recogniseNetHTTP, func() []string {
+		w := []string{"(client.timeout"}
+		for _, t := range netHTTPTexts {
+			w = append(w, t.text)
+		}
+		return w
+	}},
+	{"not-found", recogniseNotFound, func() []string { return notFoundTexts[:] }},
+	{"flate", recogniseFlate, words("flate: corrupt input before offset ")},
+	{"codec-sentinel", recogniseCodecSentinel, func() []string {
+		w := make([]string, len(codecTexts))
+		for i, c := range codecTexts {
+			w[i] = c.text
+		}
+		return w
+	}},
+	{"codec-prefix", recogniseCodecPrefix, func() []string {
+		return append([]string{"unpack", "extract", "error decoding", "failed to decode"}, formats[:]...)
+	}},
+	{"context", recogniseContext, words("context deadline exceeded", "context canceled", "operation was canceled")},
+	{"eof", recogniseEOF, func() []string { return append([]string{"eof"}, eofTexts[:]...) }},
+	{"timeout", recogniseTimeout, func() []string { return timeoutTexts[:] }},
+	{"http-status", recogniseStatus, nil},
 }
 
-// recogniseLimit bounds the text the recognisers read: the facts are in
-// the first words of a layer, and a megabyte message must not cost a
+// RecogniseLimit bounds the text recognisers read, in bytes: the facts are
+// in the first words of a layer, and a megabyte message must not cost a
 // megabyte scan per recogniser.
-const recogniseLimit = 4096
+const RecogniseLimit = 4096
 
-// recognise runs every recogniser on s.
+// A Recogniser reads facts from the text of one layer — its own text, the
+// part its children do not account for — into a, and reports whether it
+// found anything. It must only add: leave a field that is already set
+// (above all Kind, and Transient with it) as it is, so that recognisers run
+// in order and the first to name a kind decides it. It must be safe for
+// concurrent use.
+//
+// The built-in vocabulary is Recognise. A deployment adds its own through
+// Walker.Recognisers (for the text fallback and FromText) and
+// classify.Set.Recognisers (for every layer when classifying); the
+// recognisers a policy file declares are compiled into one.
+type Recogniser interface {
+	Recognise(text string, a *Attrs) bool
+}
+
+// RecogniserFunc adapts a function to the Recogniser interface.
+type RecogniserFunc func(text string, a *Attrs) bool
+
+// Recognise returns f(text, a).
+func (f RecogniserFunc) Recognise(text string, a *Attrs) bool { return f(text, a) }
+
+// Recognisers is a list of recognisers consulted in order, before the
+// built-in ones. The nil list is the built-in vocabulary alone.
+type Recognisers []Recogniser
+
+// Recognise runs every recogniser of rs on text, then the built-in ones,
+// and reports whether any found something. Text beyond RecogniseLimit
+// bytes is not read.
+func (rs Recognisers) Recognise(text string, a *Attrs) bool {
+	if text == "" {
+		return false
+	}
+	text = cutUTF8(text, RecogniseLimit)
+	found := false
+	for _, r := range rs {
+		if r != nil && r.Recognise(text, a) {
+			found = true
+		}
+	}
+	return recognise(text, a) || found
+}
+
+// Recognise runs the built-in recognisers on text, adding to a what they
+// find, and reports whether they found anything. They read the error texts
+// of Go's standard library and golang.org/x/net, errno texts of Linux, the
+// BSDs and Windows, curl's codes and the texts of hyper, reqwest, rustls,
+// the h2 crate, cargo and uv; the package documentation lists them.
+func Recognise(text string, a *Attrs) bool {
+	return recognise(cutUTF8(text, RecogniseLimit), a)
+}
+
+// recognise runs every built-in recogniser on s.
 func recognise(s string, a *Attrs) bool {
 	if s == "" {
 		return false
 	}
-	s = cutUTF8(s, recogniseLimit)
+	v := vocab()
+	t := text{s: s, v: v}
+	v.set.scan(s, t.hits[:])
 	found := false
-	for i := range recognisers {
-		if recognisers[i].match(s, a) {
+	for act := t.active(); act != 0; act &= act - 1 {
+		if recognisers[bits.TrailingZeros64(act)].match(t, a) {
 			found = true
 		}
 	}
@@ -66,8 +175,18 @@ func setKind(a *Attrs, k string) {
 	}
 }
 
+// setKindTransient sets a kind with the retry hint that goes with it,
+// unless a kind is known.
+func setKindTransient(a *Attrs, k string, transient bool) {
+	if a.Kind == "" {
+		a.Kind = k
+		a.Transient = &transient
+	}
+}
+
 // "stream error: stream ID 3; INTERNAL_ERROR; received from peer"
-func recogniseStreamError(s string, a *Attrs) bool {
+func recogniseStreamError(t text, a *Attrs) bool {
+	s := t.s
 	rest, ok := strings.CutPrefix(s, "stream error: stream ID ")
 	if !ok {
 		return false
@@ -88,7 +207,8 @@ func recogniseStreamError(s string, a *Attrs) bool {
 }
 
 // "http2: server sent GOAWAY and closed the connection; LastStreamID=1, ErrCode=NO_ERROR, debug=\"\""
-func recogniseGoAway(s string, a *Attrs) bool {
+func recogniseGoAway(t text, a *Attrs) bool {
+	s := t.s
 	_, rest, ok := strings.Cut(s, "server sent GOAWAY and closed the connection; ")
 	if !ok {
 		return false
@@ -106,13 +226,16 @@ func recogniseGoAway(s string, a *Attrs) bool {
 			a.H2Debug = d
 		}
 	}
-	a.H2Remote = true
+	a.H2Remote, a.H2GoAway = true, true
 	setKind(a, "h2_goaway")
 	return true
 }
 
-// "http2: Transport received GOAWAY from server ErrCode:INTERNAL_ERROR"
-func recogniseGoAwayReceived(s string, a *Attrs) bool {
+// "http2: Transport received GOAWAY from server ErrCode:INTERNAL_ERROR":
+// net/http aborts with this text a stream the GOAWAY excluded, one the
+// server never processed.
+func recogniseGoAwayReceived(t text, a *Attrs) bool {
+	s := t.s
 	_, rest, ok := strings.Cut(s, "received GOAWAY from server")
 	if !ok {
 		return false
@@ -120,27 +243,19 @@ func recogniseGoAwayReceived(s string, a *Attrs) bool {
 	if v, ok := strings.CutPrefix(strings.TrimSpace(rest), "ErrCode:"); ok && isH2CodeName(v) {
 		a.H2Code = v
 	}
-	a.H2Remote = true
+	a.H2Remote, a.H2GoAway, a.H2Unprocessed = true, true, true
 	setKind(a, "h2_goaway")
 	return true
 }
 
 // "connection error: PROTOCOL_ERROR"
-func recogniseConnectionError(s string, a *Attrs) bool {
+func recogniseConnectionError(t text, a *Attrs) bool {
+	s := t.s
 	code, ok := strings.CutPrefix(s, "connection error: ")
 	if !ok || !isH2CodeName(code) {
 		return false
 	}
 	a.H2Code = code
-	setKind(a, "h2_connection")
-	return true
-}
-
-// "http2: client connection lost": the health-check ping went unanswered.
-func recogniseConnectionLost(s string, a *Attrs) bool {
-	if !strings.Contains(s, "http2: client connection lost") {
-		return false
-	}
 	setKind(a, "h2_connection")
 	return true
 }
@@ -164,7 +279,8 @@ var dnsTexts = [...]struct {
 
 // "lookup example.com on 127.0.0.53:53: no such host", the whole text of
 // a *net.DNSError, or a resolver failure from dnsTexts.
-func recogniseDNS(s string, a *Attrs) bool {
+func recogniseDNS(t text, a *Attrs) bool {
+	s := t.s
 	if rest, ok := strings.CutPrefix(s, "lookup "); ok {
 		head, cause, ok := strings.Cut(rest, ": ")
 		if !ok || head == "" {
@@ -175,15 +291,19 @@ func recogniseDNS(s string, a *Attrs) bool {
 			return false
 		}
 		a.Host, a.Addr = host, server
-		a.NotFound = a.NotFound || containsFold(cause, "no such host")
-		a.Timeout = a.Timeout || containsFold(cause, "timeout")
+		// The cause is the end of the text, so the text's wordings
+		// are the cause's when they are not in the head.
+		v := t.v
+		a.NotFound = a.NotFound || t.has(v.noHost) && containsFold(cause, "no such host")
+		a.Timeout = a.Timeout || t.has(v.timeOut) && containsFold(cause, "timeout")
 		setKind(a, "dns")
 		return true
 	}
 	found := false
-	for _, t := range dnsTexts {
-		if containsFold(s, t.text) {
-			a.NotFound = a.NotFound || t.notFound
+	v := t.v
+	for i, d := range dnsTexts {
+		if t.has(v.dns[i]) {
+			a.NotFound = a.NotFound || d.notFound
 			found = true
 		}
 	}
@@ -198,7 +318,8 @@ func recogniseDNS(s string, a *Attrs) bool {
 var urlMethods = [...]string{"Get", "Head", "Post", "Put", "Patch", "Delete", "Options", "Connect", "Trace"}
 
 // `Get "http://host/path"`
-func recogniseURL(s string, a *Attrs) bool {
+func recogniseURL(t text, a *Attrs) bool {
+	s := t.s
 	method, quoted, ok := strings.Cut(s, " ")
 	if !ok || len(quoted) < 2 || quoted[0] != '"' {
 		return false
@@ -222,24 +343,30 @@ var netNames = [...]string{"tcp", "tcp4", "tcp6", "udp", "udp4", "udp6", "ip", "
 
 // "read tcp 127.0.0.1:5->127.0.0.1:80", "dial tcp 10.0.0.1:443", "dial tcp":
 // *net.OpError's "op net [source->]addr".
-func recogniseNetOp(s string, a *Attrs) bool {
-	f := strings.Fields(s)
-	if len(f) < 2 || len(f) > 3 || strings.ContainsAny(f[0], ":\"") {
+func recogniseNetOp(t text, a *Attrs) bool {
+	// A message the splitter left whole keeps its cause after ": ".
+	head, _, _ := strings.Cut(t.s, ": ")
+	op, rest, ok := strings.Cut(head, " ")
+	if !ok || op == "" || strings.ContainsAny(op, ":\"") {
+		return false
+	}
+	network, addr, _ := strings.Cut(rest, " ")
+	if strings.Contains(addr, " ") {
 		return false
 	}
 	known := false
 	for _, n := range netNames {
-		known = known || n == f[1]
+		known = known || n == network
 	}
 	if !known {
 		return false
 	}
-	a.Op, a.Net = f[0], f[1]
-	if len(f) == 3 {
-		if src, dst, ok := strings.Cut(f[2], "->"); ok {
+	a.Op, a.Net = op, network
+	if addr != "" {
+		if src, dst, ok := strings.Cut(addr, "->"); ok {
 			a.Source, a.Addr = src, dst
 		} else {
-			a.Addr = f[2]
+			a.Addr = addr
 		}
 	}
 	return true
@@ -252,7 +379,8 @@ var pathOps = [...]string{"fork/exec", "open", "stat", "lstat", "mkdir", "remove
 // "open /var/lib/x", "fork/exec /usr/bin/tar": *fs.PathError's "op
 // path". The path must look like one, so "read error" is not taken for a
 // read of the file "error".
-func recognisePathOp(s string, a *Attrs) bool {
+func recognisePathOp(t text, a *Attrs) bool {
+	s := t.s
 	op, path, ok := strings.Cut(s, " ")
 	if !ok || path == "" || !strings.ContainsAny(path, "/\\.") || strings.Contains(path, "->") {
 		return false
@@ -269,7 +397,11 @@ func recognisePathOp(s string, a *Attrs) bool {
 var syscalls = [...]string{"read", "write", "connect", "accept", "accept4", "sendfile", "sendmsg", "recvmsg", "sendto", "recvfrom", "readv", "writev", "setsockopt", "getsockopt", "socket", "bind", "listen", "shutdown", "wsarecv", "wsasend", "wsarecvfrom", "wsasendto", "connectex", "acceptex", "fsync", "fdatasync", "ftruncate", "pwrite", "pread", "copy_file_range", "splice"}
 
 // "read": an *os.SyscallError prints the bare system call name.
-func recogniseSyscall(s string, a *Attrs) bool {
+func recogniseSyscall(t text, a *Attrs) bool {
+	s := t.s
+	if len(s) > len("copy_file_range") {
+		return false
+	}
 	for _, c := range syscalls {
 		if c == s {
 			if a.Op == "" {
@@ -282,8 +414,8 @@ func recogniseSyscall(s string, a *Attrs) bool {
 }
 
 // "connection reset by peer", "Connection refused (os error 111)", …
-func recogniseErrno(s string, a *Attrs) bool {
-	e, ok := errnoFromText(s)
+func recogniseErrno(t text, a *Attrs) bool {
+	e, ok := errnoFromText(t)
 	if !ok {
 		return false
 	}
@@ -320,7 +452,8 @@ const curlHTTPError = 22
 // returned error: 503". An errno in the same text ("(7) Failed to connect
 // …: No route to host") is more precise than the code, so the kind is left
 // to it.
-func recogniseCurl(s string, a *Attrs) bool {
+func recogniseCurl(t text, a *Attrs) bool {
+	s := t.s
 	code, ok := cutCurlCode(s)
 	if !ok {
 		// git prints curl's text for code 22 without the code: "fatal:
@@ -444,11 +577,16 @@ func curlNumber(n, rest string, ok bool) (int, bool) {
 	return code, err == nil
 }
 
+// certificateTexts are certificate rejections as OpenSSL and rustls word
+// them.
+var certificateTexts = [...]string{"certificate verify failed", "invalid peer certificate"}
+
 // "x509: certificate signed by unknown authority", "tls: failed to verify
-// certificate", and the wordings of OpenSSL and rustls.
-func recogniseCertificate(s string, a *Attrs) bool {
+// certificate", and the wordings of certificateTexts.
+func recogniseCertificate(t text, a *Attrs) bool {
+	s := t.s
 	if strings.HasPrefix(s, "x509: ") || strings.HasPrefix(s, "tls: failed to verify certificate") ||
-		containsFold(s, "certificate verify failed") || containsFold(s, "invalid peer certificate") {
+		t.hasAny(t.v.cert[:]) {
 		setKind(a, "certificate")
 		return true
 	}
@@ -457,56 +595,19 @@ func recogniseCertificate(s string, a *Attrs) bool {
 
 // "tls: first record does not look like a TLS handshake", "remote error:
 // tls: handshake failure".
-func recogniseTLS(s string, a *Attrs) bool {
-	if strings.HasPrefix(s, "tls: ") || strings.HasPrefix(s, "remote error: tls: ") {
+func recogniseTLS(t text, a *Attrs) bool {
+	s := t.s
+	if strings.HasPrefix(s, "tls: ") || strings.HasPrefix(s, "remote error: tls: ") || strings.HasPrefix(s, "local error: tls: ") {
 		setKind(a, "tls")
 		return true
 	}
 	return false
 }
 
-// "flate: corrupt input before offset 1234"
-func recogniseFlate(s string, a *Attrs) bool {
-	v, ok := strings.CutPrefix(s, "flate: corrupt input before offset ")
-	if !ok {
-		return false
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		return false
-	}
-	a.Format, a.Offset = "flate", n
-	setKind(a, "decode")
-	return true
-}
-
-// codecTexts are the texts of the decoder and archive sentinels.
-var codecTexts = [...]struct{ text, format, kind string }{
-	{"gzip: invalid checksum", "gzip", "checksum"},
-	{"gzip: invalid header", "gzip", "decode"},
-	{"zlib: invalid checksum", "zlib", "checksum"},
-	{"zlib: invalid header", "zlib", "decode"},
-	{"archive/tar: invalid tar header", "tar", "archive"},
-	{"archive/tar: insecure file path", "tar", "unsafe_archive"},
-	{"zip: not a valid zip file", "zip", "archive"},
-	{"zip: checksum error", "zip", "checksum"},
-	{"zip: insecure file path", "zip", "unsafe_archive"},
-}
-
-func recogniseCodecSentinel(s string, a *Attrs) bool {
-	for _, c := range codecTexts {
-		if s == c.text {
-			a.Format = c.format
-			setKind(a, c.kind)
-			return true
-		}
-	}
-	return false
-}
-
 // "context deadline exceeded", "context canceled", and net's
 // "operation was canceled".
-func recogniseContext(s string, a *Attrs) bool {
+func recogniseContext(t text, a *Attrs) bool {
+	s := t.s
 	switch {
 	case strings.Contains(s, "context deadline exceeded"):
 		a.Timeout = true
@@ -531,11 +632,9 @@ var eofTexts = [...]string{
 }
 
 // "unexpected EOF", a bare "EOF", and the texts of eofTexts.
-func recogniseEOF(s string, a *Attrs) bool {
-	found := s == "EOF"
-	for _, t := range eofTexts {
-		found = found || containsFold(s, t)
-	}
+func recogniseEOF(t text, a *Attrs) bool {
+	s := t.s
+	found := s == "EOF" || t.hasAny(t.v.eof[:])
 	if found {
 		setKind(a, "unexpected_eof")
 	}
@@ -544,12 +643,10 @@ func recogniseEOF(s string, a *Attrs) bool {
 
 var timeoutTexts = [...]string{"i/o timeout", "Client.Timeout exceeded", "timeout awaiting response headers", "TLS handshake timeout", "timed out", "Timeout was reached"}
 
-func recogniseTimeout(s string, a *Attrs) bool {
-	for _, t := range timeoutTexts {
-		if containsFold(s, t) {
-			a.Timeout = true
-			return true
-		}
+func recogniseTimeout(t text, a *Attrs) bool {
+	if t.hasAny(t.v.timeout[:]) {
+		a.Timeout = true
+		return true
 	}
 	return false
 }

@@ -21,8 +21,9 @@ func (w *Walker) FromText(s string) Chain {
 	c.GOOS, c.GOARCH = platform()
 	maxMessage := capOr(w.MaxMessage, DefaultMaxMessage)
 	tc := parseText(s, textCaps{
-		maxLayers: capOr(w.MaxLayers, DefaultMaxLayers),
-		maxDepth:  capOr(w.MaxDepth, DefaultMaxDepth),
+		maxLayers:   capOr(w.MaxLayers, DefaultMaxLayers),
+		maxDepth:    capOr(w.MaxDepth, DefaultMaxDepth),
+		recognisers: w.Recognisers,
 	})
 	c.Layers, c.Truncated = tc.layers, tc.truncated
 	for i := range c.Layers {
@@ -38,13 +39,15 @@ func (w *Walker) FromText(s string) Chain {
 }
 
 type textCaps struct {
-	maxLayers int // at least 1 layer is always produced for non-empty text
-	maxDepth  int
+	maxLayers   int // at least 1 layer is always produced for non-empty text
+	maxDepth    int
+	recognisers Recognisers // the user's, consulted before the built-ins
 }
 
 // textChain is the result of parsing one message: layers in pre-order with
 // Parent indices relative to the slice (the root's is -1).
 type textChain struct {
+	rec        Recognisers
 	layers     []Layer
 	recognised bool   // some recogniser set an attribute
 	truncated  string // the first cap hit
@@ -71,16 +74,15 @@ func (tc *textChain) room(caps textCaps, depth int) bool {
 
 // add appends a layer whose attributes are recognised from own.
 func (tc *textChain) add(msg, own string, parent, depth int, via Via) {
-	l := Layer{Message: msg, Own: own, Via: via, Parent: parent, Depth: depth}
-	if recognise(own, &l.Attrs) {
+	tc.layers = append(tc.layers, Layer{Message: msg, Own: own, Via: via, Parent: parent, Depth: depth})
+	if tc.rec.Recognise(own, &tc.layers[len(tc.layers)-1].Attrs) {
 		tc.recognised = true
 	}
-	tc.layers = append(tc.layers, l)
 }
 
 // parseText parses s into layers, choosing the form by its shape.
 func parseText(s string, caps textCaps) textChain {
-	var tc textChain
+	tc := textChain{rec: caps.recognisers}
 	s = strings.TrimSpace(s)
 	if s == "" || caps.maxLayers <= 0 || caps.maxDepth <= 0 {
 		if s != "" {

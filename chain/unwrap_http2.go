@@ -45,7 +45,7 @@ func unwrapHTTP2(err error, a *Attrs) (error, bool) {
 		a.H2Code = h2CodeName(v.Field(1).Uint())
 		a.H2Debug = v.Field(2).String()
 		// The transport returns it only after the server's GOAWAY frame.
-		a.H2Remote = true
+		a.H2Remote, a.H2GoAway = true, true
 		a.Kind = "h2_goaway"
 		return nil, true
 	case "ConnectionError":

@@ -31,6 +31,10 @@ type Walker struct {
 	// cause. Use them to see into your own error types.
 	Unwrappers []Unwrapper
 
+	// Recognisers read facts from the text of the layers the text
+	// fallback and FromText parse, before the built-in recognisers.
+	Recognisers Recognisers
+
 	// NoBuiltins skips the built-in unwrappers, leaving only the standard
 	// methods (Unwrap, Cause, WrappedErrors), Describer and Unwrappers.
 	NoBuiltins bool
@@ -72,6 +76,7 @@ type pending struct {
 // chain costs its Layers and what the errors' own Error methods allocate.
 type walk struct {
 	unwrappers                    []Unwrapper
+	recognisers                   Recognisers
 	maxDepth, maxLayers, maxWidth int
 	maxMessage                    int
 	textFallback, fieldFallback   bool
@@ -99,6 +104,7 @@ func (w *Walker) Walk(err error) Chain {
 	}
 	st := walks.Get().(*walk)
 	st.unwrappers = w.Unwrappers
+	st.recognisers = w.Recognisers
 	st.maxDepth = capOr(w.MaxDepth, DefaultMaxDepth)
 	st.maxLayers = capOr(w.MaxLayers, DefaultMaxLayers)
 	st.maxWidth = capOr(w.MaxWidth, DefaultMaxWidth)
@@ -340,10 +346,17 @@ func appendNonNil(dst, list []error, limit int) []error {
 func (st *walk) addText(idx int) {
 	leaf := st.c.Layers[idx]
 	tc := parseText(leaf.Message, textCaps{
-		maxLayers: st.maxLayers - len(st.c.Layers),
-		maxDepth:  st.maxDepth - leaf.Depth - 1,
+		maxLayers:   st.maxLayers - len(st.c.Layers),
+		maxDepth:    st.maxDepth - leaf.Depth - 1,
+		recognisers: st.recognisers,
 	})
 	if !tc.recognised {
+		return
+	}
+	if len(tc.layers) == 1 && tc.layers[0].Message == leaf.Message {
+		// The text is one error, the leaf's own: its facts belong to the
+		// leaf, not to a layer that would repeat it.
+		st.c.Layers[idx].Attrs = tc.layers[0].Attrs
 		return
 	}
 	base := len(st.c.Layers)

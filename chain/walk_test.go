@@ -174,7 +174,7 @@ func TestWalkAttrs(t *testing.T) {
 			chain.Attrs{H2StreamID: 3, H2Code: "INTERNAL_ERROR", H2Remote: true, Kind: "h2_stream"}},
 		//lint:ignore SA1019 the deprecated type is still what x/net's transport returns
 		{"goaway", http2.GoAwayError{LastStreamID: 7, ErrCode: http2.ErrCodeEnhanceYourCalm, DebugData: "slow down"}, 0,
-			chain.Attrs{H2LastStreamID: 7, H2Code: "ENHANCE_YOUR_CALM", H2Debug: "slow down", H2Remote: true, Kind: "h2_goaway"}},
+			chain.Attrs{H2LastStreamID: 7, H2Code: "ENHANCE_YOUR_CALM", H2Debug: "slow down", H2Remote: true, H2GoAway: true, Kind: "h2_goaway"}},
 		{"connection error", http2.ConnectionError(http2.ErrCodeProtocol), 0, chain.Attrs{H2Code: "PROTOCOL_ERROR", Kind: "h2_connection"}},
 		{"unknown h2 code", http2.ConnectionError(99), 0, chain.Attrs{H2Code: "ERR_UNKNOWN_99", Kind: "h2_connection"}},
 		{"gzip checksum", fmt.Errorf("unpack: %w", gzip.ErrChecksum), 1, chain.Attrs{Format: "gzip", Kind: "checksum"}},
@@ -263,11 +263,16 @@ func TestWalkFallbackSwitches(t *testing.T) {
 	assert.Equal(t, chain.ViaText, c.Layers[1].Via)
 	w = chain.Walker{NoFieldFallback: true, NoTextFallback: true}
 	assert.Len(t, w.Walk(hidden).Layers, 1)
-	w = chain.Walker{NoBuiltins: true}
+	w = chain.Walker{NoBuiltins: true, NoTextFallback: true}
 	assert.Empty(t, w.Walk(syscall.ECONNRESET).Layers[0].Attrs.ErrnoName)
+	w = chain.Walker{NoBuiltins: true}
+	c = w.Walk(syscall.ECONNRESET)
+	require.Len(t, c.Layers, 1, "a one-error text adds no layer")
+	assert.Equal(t, "ECONNRESET", c.Layers[0].Attrs.ErrnoName, "read from the text onto the leaf")
 }
 
-// Text layers appear only when the text names a cause no type exposed.
+// Text layers appear only when the text names a cause no type exposed;
+// a text that is one error gives its facts to the leaf itself.
 func TestWalkTextFallback(t *testing.T) {
 	tests := []struct {
 		msg   string
@@ -275,9 +280,9 @@ func TestWalkTextFallback(t *testing.T) {
 		check func(t *testing.T, last chain.Attrs)
 	}{
 		{"something odd happened", 1, nil},
-		{"http2: client connection lost", 2, func(t *testing.T, a chain.Attrs) { assert.Equal(t, "h2_connection", a.Kind) }},
-		{"http2: Transport received GOAWAY from server ErrCode:INTERNAL_ERROR", 2, func(t *testing.T, a chain.Attrs) {
-			assert.Equal(t, chain.Attrs{H2Code: "INTERNAL_ERROR", H2Remote: true, Kind: "h2_goaway"}, a)
+		{"http2: client connection lost", 1, func(t *testing.T, a chain.Attrs) { assert.Equal(t, "h2_connection", a.Kind) }},
+		{"http2: Transport received GOAWAY from server ErrCode:INTERNAL_ERROR", 1, func(t *testing.T, a chain.Attrs) {
+			assert.Equal(t, chain.Attrs{H2Code: "INTERNAL_ERROR", H2Remote: true, H2GoAway: true, H2Unprocessed: true, Kind: "h2_goaway"}, a)
 		}},
 		{"error decoding response body: unexpected EOF", 3, func(t *testing.T, a chain.Attrs) { assert.Equal(t, "unexpected_eof", a.Kind) }},
 		{"write: broken pipe", 3, func(t *testing.T, a chain.Attrs) { assert.Equal(t, "EPIPE", a.ErrnoName) }},
@@ -289,8 +294,10 @@ func TestWalkTextFallback(t *testing.T) {
 			assertTree(t, c)
 			if tt.check != nil {
 				last := c.Layers[len(c.Layers)-1]
-				assert.Equal(t, chain.ViaText, last.Via)
-				assert.Empty(t, last.Type)
+				if tt.n > 1 {
+					assert.Equal(t, chain.ViaText, last.Via)
+					assert.Empty(t, last.Type)
+				}
 				tt.check(t, last.Attrs)
 			}
 		})

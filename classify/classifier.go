@@ -46,6 +46,11 @@ type Set struct {
 	// of the built-in classifiers (which still read the layer's details:
 	// errno, HTTP/2 code, status); every classifier's Labels are kept.
 	Classifiers []Classifier
+
+	// Recognisers read facts from every layer's own text before chain's
+	// built-in recognisers: the way a deployment teaches classify its own
+	// error texts (a policy file's recognisers are compiled into these).
+	Recognisers chain.Recognisers
 }
 
 // Classify classifies c with the built-in classifiers. It is
@@ -92,10 +97,18 @@ func (s *Set) Classify(c chain.Chain) Facts {
 		infos = make([]layerInfo, 0, n)
 	}
 	f := Facts{Kind: Unknown, Layer: -1}
+	scratch := new(chain.Attrs)
 	for i := range c.Layers {
 		l := &c.Layers[i]
 		var in layerInfo
-		builtinLayer(l, i+1 < n && c.Layers[i+1].Parent == i, &in)
+		var rs chain.Recognisers
+		if s != nil {
+			rs = s.Recognisers
+		}
+		// A version 2 walker recorded what the built-in recognisers read in
+		// the layers it parsed from text.
+		parsed := c.Schema >= 2 && l.Via == chain.ViaText && l.Type == "" && !l.Attrs.IsZero()
+		builtinLayer(l, i+1 < n && c.Layers[i+1].Parent == i, &in, rs, parsed, scratch)
 		if s != nil && len(s.Classifiers) > 0 {
 			s.consult(l, &in, &f)
 		}
@@ -193,17 +206,16 @@ func decide(layers []chain.Layer, infos []layerInfo) int {
 func adoptH2Reasons(layers []chain.Layer, infos []layerInfo) {
 	for i := 1; i < len(infos); i++ {
 		p := layers[i].Parent
-		if p < 0 || p >= i || !infos[p].h2 || infos[p].h2Code != "" || infos[i].kind != "" {
-			continue
-		}
-		r := h2Reason(ownText(&layers[i], i+1 < len(layers) && layers[i+1].Parent == i))
-		if r == "" {
+		if p < 0 || p >= i || infos[i].reason == "" || !infos[p].h2 || infos[p].h2Code != "" {
 			continue
 		}
 		parent := &infos[p]
-		parent.h2Code = r
+		parent.h2Code = infos[i].reason
 		if parent.kind != "" && !parent.user {
 			refineTransient(parent)
+			if parent.hint != nil {
+				parent.transient = *parent.hint
+			}
 		}
 	}
 }

@@ -302,3 +302,33 @@ func TestHostileParents(t *testing.T) {
 	}}
 	assert.NotPanics(t, func() { classify.Classify(c) })
 }
+
+// One vocabulary: a shape chain's recognisers know is read the same in a
+// hand-built layer with no attributes as in text chain parsed, and a
+// Set's recognisers teach classify new words without a classifier.
+func TestOneVocabulary(t *testing.T) {
+	for _, msg := range []string{"(28) Timeout was reached", "curl: (56) Recv failure: Connection reset by peer", "http2: client connection lost"} {
+		hand := classify.Classify(linear(lay("*errors.errorString", msg, chain.Attrs{})))
+		parsed := classify.Classify(chain.FromText(msg))
+		assert.NotEqual(t, classify.Unknown, hand.Kind, msg)
+		assert.Equal(t, parsed.Kind, hand.Kind, msg)
+		assert.Equal(t, parsed.Transient, hand.Transient, msg)
+	}
+
+	npm := chain.RecogniserFunc(func(s string, a *chain.Attrs) bool {
+		if !strings.Contains(s, "ESOCKETTIMEDOUT") {
+			return false
+		}
+		if a.Kind == "" {
+			a.Kind = "timeout"
+		}
+		return true
+	})
+	c := linear(lay("", "npm ERR! code ESOCKETTIMEDOUT", chain.Attrs{}))
+	assert.Equal(t, classify.Unknown, classify.Classify(c).Kind)
+	set := classify.Set{Recognisers: chain.Recognisers{npm}}
+	f := set.Classify(c)
+	assert.Equal(t, classify.Timeout, f.Kind)
+	assert.True(t, f.Transient)
+	assert.Empty(t, c.Layers[0].Attrs, "recognisers read into a copy, never into the chain")
+}

@@ -10,6 +10,15 @@
 //	facts := classify.Classify(chain.Walk(err))
 //	if facts.Kind == classify.ConnectionReset && facts.CausedByTransport { … }
 //
+// Classify matches no message text itself. The words belong to chain: its
+// recognisers (chain.Recognise, and a Set's Recognisers) turn a layer's own
+// text into attributes, and classify maps attributes — errno, HTTP/2
+// code, status, format, a kind hint and the retry hint that goes with it —
+// and Go types to kinds. A layer parsed from text by a version 2 walker
+// already carries what the built-in recognisers read in it; the others
+// (typed layers whose type says nothing, chains recorded by version 1) are
+// read when classified.
+//
 // # Kinds
 //
 // Kind names the root cause. Transient is the default hint for the kind;
@@ -117,9 +126,12 @@
 //
 // # Extending
 //
-// A Set holds user classifiers, consulted for every layer before the
-// built-in ones: an SDK's throttling error, a gRPC code carried in
-// Attrs.Extra. A classifier may claim a Kind, set Transient, and add Labels
-// that policies test as error.labels. There is no global registry; build a
-// Set and pass it where it is needed.
+// A Set holds user recognisers, which read a deployment's own error texts
+// into attributes before chain's built-in ones, and user classifiers,
+// consulted for every layer before the built-in ones: an SDK's throttling
+// error, a gRPC code carried in Attrs.Extra. A classifier may claim a
+// Kind, set Transient, and add Labels that policies test as error.labels.
+// There is no global registry; build a Set and pass it where it is needed.
+// A policy file's recognisers are compiled into the Set its policy
+// classifies with.
 package classify

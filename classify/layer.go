@@ -2,6 +2,7 @@ package classify
 
 import (
 	"strings"
+	"unicode/utf8"
 
 	"github.com/faultline-go/faultline/chain"
 )
@@ -30,6 +31,12 @@ type layerInfo struct {
 	status     int
 	retryAfter float64
 
+	// hint is the retry hint that came with the kind (Attrs.Transient);
+	// it overrides the kind's default and the refinements.
+	hint *bool
+	// reason is an HTTP/2 code this layer only names, for its parent.
+	reason string
+
 	format string
 	offset int64
 	entry  string
@@ -37,21 +44,58 @@ type layerInfo struct {
 
 // setKind records k with its default transience, unless a kind is known.
 func (in *layerInfo) setKind(k Kind) {
-	if in.kind == "" {
+	if in.kind == "" && k != "" {
 		in.kind, in.transient = k, k.TransientDefault()
 	}
 }
 
-// builtinLayer runs the built-in classifiers on one layer: first the
-// attributes an unwrapper extracted, then the layer's Go type, then its own
-// text — so a layer parsed from text, with no type and no attributes,
-// still classifies the same as the live layer it was printed from wherever
-// the text carries the facts.
+// setKindHint records k and the retry hint that came with it, unless a
+// kind is known.
+func (in *layerInfo) setKindHint(k Kind, transient *bool) {
+	if in.kind == "" && k != "" {
+		in.setKind(k)
+		in.hint = transient
+	}
+}
+
+// builtinLayer classifies one layer from its attributes and its Go type,
+// and from what the recognisers read in its own text: the user's (rs) and,
+// unless the layer was parsed from text by a walker that already ran them
+// (builtinsDone), chain's built-in vocabulary. classify matches no text
+// itself: chain owns the words, classify maps the facts they give to kinds.
 //
 // hasChild reports that the layer has a child in the chain.
-func builtinLayer(l *chain.Layer, hasChild bool, in *layerInfo) {
-	a := &l.Attrs
+// scratch holds the attributes read from the text; it is reused from
+// layer to layer.
+func builtinLayer(l *chain.Layer, hasChild bool, in *layerInfo, rs chain.Recognisers, builtinsDone bool, scratch *chain.Attrs) {
 	tk := typeKey(l.Type)
+	hint := l.Attrs.Kind
+	if hint != "" {
+		in.setKindHint(Kind(hint), l.Attrs.Transient)
+	}
+	byType(tk, in)
+	if l.Attrs.ErrnoName != "" {
+		in.setKind(errnoKind(l.Attrs.ErrnoName))
+	}
+	a := &l.Attrs
+	// Text adds nothing to a layer whose type or errno already named the
+	// kind, nor to the wrappers whose own text is only an operation and an
+	// address; skipping them keeps Classify cheap. A kind hinted in Attrs
+	// does not skip the text, which may carry details the hint lacks (a
+	// GOAWAY the server never processed, a Client.Timeout).
+	if !addressOnly(tk) && (in.kind == "" || hint != "") && (len(rs) > 0 || !builtinsDone) {
+		read := scratch
+		*read = l.Attrs // a copy: recognisers add to it, never to the chain
+		if recogniseText(ownText(l, hasChild), read, rs, !builtinsDone) {
+			if read.Kind != hint {
+				in.setKindHint(Kind(read.Kind), read.Transient)
+			}
+			if read.ErrnoName != "" {
+				in.setKind(errnoKind(read.ErrnoName))
+			}
+			a = read
+		}
+	}
 	in.timeout, in.notFound = a.Timeout, a.NotFound
 	in.errno = a.ErrnoName
 	switch {
@@ -64,29 +108,15 @@ func builtinLayer(l *chain.Layer, hasChild bool, in *layerInfo) {
 		// *net.OpError's "remote error" of a TLS alert.
 		in.op = a.Op
 	}
-	if a.H2Code != "" || a.H2StreamID != 0 || a.H2LastStreamID != 0 || a.H2Debug != "" || a.H2Remote {
+	if a.H2Code != "" || a.H2StreamID != 0 || a.H2LastStreamID != 0 || a.H2Debug != "" || a.H2Remote || a.H2GoAway {
 		in.h2 = true
 		in.h2Code, in.h2Stream, in.h2Last = a.H2Code, a.H2StreamID, a.H2LastStreamID
 		in.h2Debug, in.h2Remote = a.H2Debug, a.H2Remote
 	}
+	in.goaway = in.goaway || a.H2GoAway
+	in.unprocessed = a.H2Unprocessed
 	in.status, in.retryAfter = a.HTTPStatus, a.RetryAfter
 	in.format, in.offset, in.entry = a.Format, a.Offset, a.Entry
-
-	if a.Kind != "" {
-		in.setKind(Kind(a.Kind))
-	}
-	byType(tk, in)
-	if in.errno != "" {
-		in.setKind(errnoKind(in.errno))
-	}
-	// Text adds nothing to a layer whose type or errno already named the
-	// kind, nor to the wrappers whose own text is only an operation and an
-	// address; skipping them keeps Classify cheap. A kind hinted in Attrs
-	// does not skip the text, which may carry details the hint lacks (a
-	// GOAWAY the server never processed, a Client.Timeout).
-	if !addressOnly(tk) && (in.kind == "" || a.Kind != "") {
-		readText(ownText(l, hasChild), in)
-	}
 
 	// Attributes that imply a kind when nothing more specific spoke.
 	switch {
@@ -100,9 +130,41 @@ func builtinLayer(l *chain.Layer, hasChild bool, in *layerInfo) {
 		// actually timed out speaks.
 		in.setKind(Timeout)
 	}
+	switch {
+	case in.kind == H2Stream, in.kind == H2GoAway, in.kind == H2Connection:
+		in.h2 = true
+	case in.kind == "" && in.h2 && in.h2Code != "" && in.h2Stream == 0 && in.h2Last == 0 &&
+		in.h2Debug == "" && !in.h2Remote && !in.goaway:
+		// Text that only names an HTTP/2 code ("INTERNAL_ERROR (err 2)"):
+		// the code of the HTTP/2 layer above, given to it by
+		// adoptH2Reasons.
+		in.reason, in.h2, in.h2Code = in.h2Code, false, ""
+	}
 	if in.kind != "" && !in.user {
 		refineTransient(in)
+		if in.hint != nil {
+			in.transient = *in.hint
+		}
 	}
+}
+
+// recogniseText runs the user's recognisers and, when builtins is set,
+// chain's built-in ones on text.
+func recogniseText(text string, a *chain.Attrs, rs chain.Recognisers, builtins bool) bool {
+	if text == "" {
+		return false
+	}
+	if builtins {
+		return rs.Recognise(text, a)
+	}
+	text = capText(text, chain.RecogniseLimit)
+	found := false
+	for _, r := range rs {
+		if r != nil && r.Recognise(text, a) {
+			found = true
+		}
+	}
+	return found
 }
 
 // ownText is the text a layer adds to its children's. The walker leaves
@@ -213,4 +275,40 @@ func refineTransient(in *layerInfo) {
 		unprocessed := in.unprocessed || (in.h2Stream != 0 && in.h2Stream > in.h2Last)
 		in.transient = in.h2Code == "" || in.h2Code == "NO_ERROR" || unprocessed
 	}
+}
+
+// errnoKind maps a symbolic errno to a kind.
+func errnoKind(name string) Kind {
+	switch name {
+	case "ECONNRESET", "WSAECONNRESET":
+		return ConnectionReset
+	case "ECONNREFUSED", "WSAECONNREFUSED":
+		return ConnectionRefused
+	case "ECONNABORTED", "WSAECONNABORTED":
+		return ConnectionAborted
+	case "EPIPE":
+		return BrokenPipe
+	case "ETIMEDOUT", "WSAETIMEDOUT":
+		return Timeout
+	case "ENETUNREACH", "EHOSTUNREACH", "ENETDOWN", "EHOSTDOWN":
+		return Unreachable
+	case "ENOSPC", "EDQUOT":
+		return DiskFull
+	case "EACCES", "EPERM", "EROFS":
+		return Permission
+	case "ENOENT":
+		return NotFound
+	}
+	return ""
+}
+
+// capText cuts s to at most n bytes on a UTF-8 boundary.
+func capText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
