@@ -23,7 +23,7 @@ the new one does not load.
 	limits:                       # zero means no limit; these are the defaults
 	  max_attempts: 5             # attempts, counting the first
 	  max_resumes: 10             # ranged resumes
-	  max_elapsed: 0s             # the whole operation, including the next delay
+	  max_elapsed: 0s             # the whole operation, streaming included
 	  max_refetch_bytes: 0        # bytes downloaded again by restarts
 	  max_retry_after: 2m         # longer Retry-After: fail rather than retry early
 

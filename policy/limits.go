@@ -10,7 +10,9 @@ type Limits struct {
 	MaxAttempts int `yaml:"max_attempts" json:"max_attempts" cel:"max_attempts"`
 	// MaxResumes bounds the ranged resumes of one operation.
 	MaxResumes int `yaml:"max_resumes" json:"max_resumes" cel:"max_resumes"`
-	// MaxElapsed bounds the operation's duration, including the next delay.
+	// MaxElapsed bounds the operation's duration: a decision fails when
+	// the next delay would reach it, and adapters (httpx) end the
+	// operation when it passes while bytes are still flowing.
 	MaxElapsed time.Duration `yaml:"max_elapsed" json:"max_elapsed" cel:"max_elapsed"`
 	// MaxRefetchBytes bounds the bytes downloaded again by restarts: a
 	// retry after BytesReceived bytes refetches them all.

@@ -32,12 +32,14 @@ import (
 //
 // A Body is not safe for concurrent use.
 type Body struct {
-	o      *op
-	ctx    context.Context
-	url    string
-	opts   Options
-	own    bool // opened by Client.Open, not by Do
-	header http.Header
+	o    *op
+	ctx  context.Context
+	url  string
+	opts Options
+	own  bool // opened by Client.Open, not by Do
+	// release ends the operation's context, for a Body of Client.Open.
+	release context.CancelFunc
+	header  http.Header
 
 	resp   *http.Response
 	rc     io.ReadCloser
@@ -275,6 +277,9 @@ func (b *Body) consumed() int64 { return b.received - int64(b.w-b.r) }
 func (b *Body) Close() error {
 	b.endAttempt()
 	b.closed = true
+	if b.release != nil {
+		b.release()
+	}
 	if b.buf != nil {
 		bufPool.Put((*[bufSize]byte)(b.buf))
 		b.buf, b.r, b.w = nil, 0, 0
@@ -502,6 +507,9 @@ func (b *Body) statusError(resp *http.Response) error {
 // idleCause reports err as an IdleTimeoutError when the attempt was
 // cancelled by the idle timer, not by the caller.
 func (b *Body) idleCause(err error) error {
+	if b.ctx.Err() != nil {
+		return b.o.elapsedCause(b.ctx, err)
+	}
 	if b.actx != nil && b.ctx.Err() == nil && context.Cause(b.actx) == errIdle {
 		// The cancellation is our own doing, an effect of the timeout:
 		// keeping it would make the failure look like the caller's.

@@ -198,11 +198,13 @@ func (c *Client) sleep(ctx context.Context, d time.Duration) error {
 // body resumes transparently after a failure; see Body.
 func (c *Client) Open(ctx context.Context, url string, opts *Options) (*Body, error) {
 	o := c.newOp(ctx, http.MethodGet, url, true)
+	ctx, cancel := o.bound(ctx)
 	b, err := o.open(withOp(ctx, o), opts)
 	if err != nil {
+		cancel()
 		return nil, err
 	}
-	b.own = true
+	b.own, b.release = true, cancel
 	return b, nil
 }
 
@@ -218,6 +220,8 @@ func (c *Client) Open(ctx context.Context, url string, opts *Options) (*Body, er
 // Any error returned after a decision to stop is an *Error.
 func (c *Client) Do(ctx context.Context, url string, consume func(ctx context.Context, r io.Reader) error, opts *Options) (Result, error) {
 	o := c.newOp(ctx, http.MethodGet, url, true)
+	ctx, cancel := o.bound(ctx)
+	defer cancel()
 	ctx = withOp(ctx, o)
 	for {
 		b, err := o.open(ctx, opts)
@@ -234,8 +238,9 @@ func (c *Client) Do(ctx context.Context, url string, consume func(ctx context.Co
 			o.restarted(b, b.restart)
 			continue
 		case b.err != nil:
-			return o.result(b.consumed()), o.blame(cerr, b.err)
+			return o.result(b.consumed()), o.blame(o.elapsedCause(ctx, cerr), b.err)
 		case cerr != nil:
+			cerr = o.elapsedCause(ctx, cerr)
 			phase := policy.PhaseUnpack
 			if ce := (*commitError)(nil); errors.As(cerr, &ce) {
 				phase = policy.PhaseCommit

@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -198,4 +199,35 @@ func redactChain(c *chain.Chain) {
 			l.Attrs.Extra[k] = redact.Text(v)
 		}
 	}
+}
+
+// ElapsedError reports an operation stopped because it ran for the
+// policy's max_elapsed: the limit bounds the whole operation, bytes still
+// flowing included, not only the wait before a retry. It matches
+// context.DeadlineExceeded.
+type ElapsedError struct {
+	Limit time.Duration
+	Err   error // what the interrupted read, request or consumer returned
+}
+
+func (e *ElapsedError) Error() string {
+	msg := "httpx: the operation ran for the policy's max_elapsed of " + e.Limit.String()
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+func (e *ElapsedError) Unwrap() error { return e.Err }
+
+// Is reports whether target is context.DeadlineExceeded.
+func (e *ElapsedError) Is(target error) bool { return target == context.DeadlineExceeded }
+
+// Timeout reports true, as net.Error timeouts do.
+func (e *ElapsedError) Timeout() bool { return true }
+
+// DescribeFault implements chain.Describer.
+func (e *ElapsedError) DescribeFault(a *chain.Attrs) {
+	a.Kind = "deadline"
+	a.Timeout = true
 }

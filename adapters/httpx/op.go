@@ -3,6 +3,7 @@ package httpx
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/url"
 	"time"
@@ -18,17 +19,21 @@ import (
 // context, so that a Transport under a Client defers to the Client instead
 // of retrying the same failure a second time.
 type op struct {
-	c        *Client
-	decider  policy.Decider
-	method   string
-	url      string
-	shown    string // url with its secrets masked, for errors, logs and dumps
-	host     string
-	idem     bool
-	start    time.Time
-	attempts int
-	resumes  int
-	restarts int
+	c       *Client
+	decider policy.Decider
+	// caller is the caller's context; the operation's own context may
+	// carry a deadline of the policy's max_elapsed besides.
+	caller     context.Context
+	maxElapsed time.Duration
+	method     string
+	url        string
+	shown      string // url with its secrets masked, for errors, logs and dumps
+	host       string
+	idem       bool
+	start      time.Time
+	attempts   int
+	resumes    int
+	restarts   int
 	// continuations counts the requests for the next range after a
 	// complete 206 that ended short; they are not attempts.
 	continuations int
@@ -53,11 +58,55 @@ func opFrom(ctx context.Context) *op {
 }
 
 func (c *Client) newOp(ctx context.Context, method, rawURL string, idem bool) *op {
-	o := &op{c: c, decider: c.decider(), method: method, url: rawURL, shown: redact.URL(rawURL), idem: idem, start: c.now()}
+	o := &op{c: c, decider: c.decider(), caller: ctx, method: method, url: rawURL, shown: redact.URL(rawURL), idem: idem, start: c.now()}
 	if u, err := url.Parse(rawURL); err == nil {
 		o.host = u.Host
 	}
 	return o
+}
+
+// errMaxElapsed is the cause of an operation's context ended by the
+// policy's max_elapsed.
+var errMaxElapsed = errors.New("httpx: max_elapsed passed")
+
+// bound returns ctx ended after the policy's max_elapsed, if it has one,
+// so that the limit holds while bytes flow, not only when a failure is
+// decided: a body that never ends (or a consumer that never finishes)
+// would otherwise run forever. The Decider tells its limits through a
+// Limits() or Policy() method, as *policy.Policy and *policy.Engine do.
+func (o *op) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	var l policy.Limits
+	switch d := o.decider.(type) {
+	case interface{ Limits() policy.Limits }:
+		l = d.Limits()
+	case interface{ Policy() *policy.Policy }:
+		if p := d.Policy(); p != nil {
+			l = p.Limits()
+		}
+	}
+	if l.MaxElapsed <= 0 {
+		return context.WithCancel(ctx)
+	}
+	o.maxElapsed = l.MaxElapsed
+	return context.WithTimeoutCause(ctx, l.MaxElapsed, errMaxElapsed)
+}
+
+// pastElapsed reports whether ctx, the operation's context, ended by
+// max_elapsed rather than by the caller.
+func (o *op) pastElapsed(ctx context.Context) bool {
+	return o.caller.Err() == nil && ctx.Err() != nil && errors.Is(context.Cause(ctx), errMaxElapsed)
+}
+
+// elapsedCause reports err as an *ElapsedError when ctx ended by
+// max_elapsed.
+func (o *op) elapsedCause(ctx context.Context, err error) error {
+	if !o.pastElapsed(ctx) {
+		return err
+	}
+	if errors.Is(err, errMaxElapsed) {
+		err = nil // our own cancellation, an effect of the limit
+	}
+	return &ElapsedError{Limit: o.maxElapsed, Err: err}
 }
 
 func (o *op) maxAttempts() int {
@@ -106,6 +155,8 @@ func (o *op) decide(ctx context.Context, cause error, phase policy.Phase, receiv
 	case err != nil:
 		fail(guardError, "the policy failed: "+err.Error())
 	case d.Action == policy.Fail:
+	case o.pastElapsed(ctx):
+		fail(policy.GuardMaxElapsed, fmt.Sprintf("the operation ran for the policy's max_elapsed of %v", o.maxElapsed))
 	case ctx.Err() != nil:
 		fail(guardCallerDone, "the caller gave up")
 	case !o.idem:
@@ -151,12 +202,12 @@ func (o *op) state(ctx context.Context, phase policy.Phase, received, total int6
 		TotalExpected:  total,
 		BytesRefetched: o.refetched,
 		History:        append([]string(nil), o.history...),
-		CallerDone:     ctx.Err() != nil,
+		CallerDone:     o.caller.Err() != nil,
 		LastDelay:      o.lastDelay,
 		Request:        policy.Request{Method: o.method, Host: o.host, Idempotent: o.idem},
 		Response:       o.resp,
 	}
-	if dl, ok := ctx.Deadline(); ok {
+	if dl, ok := o.caller.Deadline(); ok {
 		// A deadline already passed still differs from none at all.
 		st.TimeLeft = max(dl.Sub(now), time.Nanosecond)
 	}

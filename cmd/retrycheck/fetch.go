@@ -227,6 +227,11 @@ func (cl *cli) fetch(ctx context.Context, ff *fetchFlags, args []string) int {
 	sum := f.summary(url, ff, res, err)
 	cl.fetchReport(sum)
 	if err != nil {
+		if ctx.Err() != nil {
+			// Interrupted: the staging tree is gone by now (tarx removes
+			// it when its context ends); say so, and why.
+			cl.errorf("stopped (%v): nothing was left at %s", context.Cause(ctx), ff.to)
+		}
 		return exitFail
 	}
 	return exitOK

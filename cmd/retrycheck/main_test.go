@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"io"
+	"os"
 	"strings"
 	"testing"
 
@@ -13,7 +14,16 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files, doc.go and the generated corpus")
 
+// asMainEnv makes the test binary run retrycheck's main instead of the
+// tests, so that a test can run the real process: send it signals, kill
+// it, run it again.
+const asMainEnv = "RETRYCHECK_TEST_AS_MAIN"
+
 func TestMain(m *testing.M) {
+	if os.Getenv(asMainEnv) == "1" {
+		main()
+		return
+	}
 	goleak.VerifyTestMain(m)
 }
 
