@@ -287,6 +287,10 @@ func gatherDetails(layers []chain.Layer, infos []layerInfo, f *Facts) {
 		if in.goaway {
 			f.H2.GoAway = true
 		}
+		if in.h2 && (in.unprocessed || in.h2Code == "REFUSED_STREAM" ||
+			in.goaway && in.h2Stream != 0 && in.h2Stream > in.h2Last) {
+			f.H2.Unprocessed = true
+		}
 		if in.h2 && d > h2Depth {
 			h2Depth = d
 			f.H2.Code = capString(in.h2Code)

@@ -81,7 +81,7 @@ func TestKinds(t *testing.T) {
 		{"tls record header", linear(lay("crypto/tls.RecordHeaderError", "tls: first record does not look like a TLS handshake", chain.Attrs{})), classify.TLS, false, nil},
 		{"h2 refused stream", linear(txt("stream error: stream ID 5; REFUSED_STREAM")), classify.H2Stream, true,
 			func(t *testing.T, f classify.Facts) {
-				assert.Equal(t, classify.H2{Code: "REFUSED_STREAM", StreamID: 5}, f.H2)
+				assert.Equal(t, classify.H2{Code: "REFUSED_STREAM", StreamID: 5, Unprocessed: true}, f.H2)
 			}},
 		{"h2 stream protocol error", linear(lay("golang.org/x/net/http2.StreamError", "stream error: stream ID 3; PROTOCOL_ERROR",
 			chain.Attrs{H2Code: "PROTOCOL_ERROR", H2StreamID: 3})), classify.H2Stream, false, nil},
@@ -90,10 +90,13 @@ func TestKinds(t *testing.T) {
 				assert.Equal(t, classify.H2{Code: "NO_ERROR", LastStreamID: 7, GoAway: true, Remote: true, Debug: "bye"}, f.H2)
 			}},
 		{"h2 goaway error, processed", linear(lay("net/http.http2GoAwayError", "http2: server sent GOAWAY …",
-			chain.Attrs{H2Code: "INTERNAL_ERROR", H2LastStreamID: 3, H2StreamID: 3})), classify.H2GoAway, false, nil},
+			chain.Attrs{H2Code: "INTERNAL_ERROR", H2LastStreamID: 3, H2StreamID: 3})), classify.H2GoAway, false,
+			func(t *testing.T, f classify.Facts) { assert.False(t, f.H2.Unprocessed) }},
 		{"h2 goaway error, not processed", linear(lay("net/http.http2GoAwayError", "http2: server sent GOAWAY …",
-			chain.Attrs{H2Code: "INTERNAL_ERROR", H2LastStreamID: 1, H2StreamID: 3})), classify.H2GoAway, true, nil},
-		{"h2 graceful goaway string", linear(txt("http2: Transport received Server's graceful shutdown GOAWAY")), classify.H2GoAway, true, nil},
+			chain.Attrs{H2Code: "INTERNAL_ERROR", H2LastStreamID: 1, H2StreamID: 3})), classify.H2GoAway, true,
+			func(t *testing.T, f classify.Facts) { assert.True(t, f.H2.Unprocessed) }},
+		{"h2 graceful goaway string", linear(txt("http2: Transport received Server's graceful shutdown GOAWAY")), classify.H2GoAway, true,
+			func(t *testing.T, f classify.Facts) { assert.True(t, f.H2.Unprocessed) }},
 		{"h2 connection lost", linear(txt("http2: client connection lost")), classify.H2Connection, true, nil},
 		{"h2 connection error", linear(txt("connection error: FLOW_CONTROL_ERROR")), classify.H2Connection, false, nil},
 		{"status attr", linear(lay("*x.StatusError", "boom", chain.Attrs{HTTPStatus: 503, RetryAfter: 1.5})), classify.HTTPStatus, true,

@@ -105,6 +105,8 @@
 //	H2.GoAway          error.h2.goaway            a GOAWAY was involved
 //	H2.Remote          error.h2.remote            the peer sent the frame
 //	H2.Debug           error.h2.debug             a GOAWAY's debug data
+//	H2.Unprocessed     error.h2.unprocessed       the server did not process the request:
+//	                                              REFUSED_STREAM, or a GOAWAY below its stream
 //	HTTP.Status        error.http.status          HTTP status carried by the chain
 //	HTTP.RetryAfter    error.http.retry_after     the response's Retry-After, a duration
 //	Decode.Format      error.decode.format        the failing decoder's format ("flate", "gzip",

@@ -90,6 +90,11 @@ type H2 struct {
 	GoAway       bool   `json:"goaway,omitempty" cel:"goaway"` // a GOAWAY was involved
 	Remote       bool   `json:"remote,omitempty" cel:"remote"` // the peer sent the frame
 	Debug        string `json:"debug,omitempty" cel:"debug"`
+	// Unprocessed reports that the server said it did not process the
+	// request, so that sending it again is safe whatever its method: a
+	// RST_STREAM with REFUSED_STREAM (RFC 9113 §8.7), or a GOAWAY whose
+	// last stream ID is below the request's stream (§6.8).
+	Unprocessed bool `json:"unprocessed,omitempty" cel:"unprocessed"`
 }
 
 // HTTP are the facts of an HTTP response that became an error.

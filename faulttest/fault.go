@@ -82,6 +82,15 @@ type Fault struct {
 	ExcludeStream bool
 	// Stall bounds a Stall; 0 means Config.StallLimit.
 	Stall time.Duration
+	// BeforeResponse makes a body fault strike after the request was
+	// received and before any byte of the response (At is ignored): the
+	// server has the request and answers nothing, the case where a client
+	// cannot know whether a request that is not idempotent was processed.
+	// A Reset resets the connection; a ResetStream with REFUSED_STREAM or
+	// a GoAway with ExcludeStream says the request was not processed (RFC
+	// 9113 §8.7, §6.8); a Stall sends nothing; a Truncate closes the
+	// connection (a FIN) on either protocol.
+	BeforeResponse bool
 }
 
 // RetryAfterSeconds formats d as a Retry-After delay in whole seconds.

@@ -32,6 +32,10 @@ func (s *Server) serveH1(raw, c net.Conn, br *bufio.Reader) {
 
 // writeH1 writes r and reports whether the connection may be reused.
 func (s *Server) writeH1(raw, c net.Conn, br *bufio.Reader, r *response) bool {
+	if r.fault.BeforeResponse {
+		s.strikeH1(raw, c, br, r.fault)
+		return false
+	}
 	var hb bytes.Buffer
 	hb.WriteString("HTTP/1.1 " + strconv.Itoa(r.status) + " " + http.StatusText(r.status) + "\r\n")
 	r.header.Write(&hb)
@@ -47,9 +51,16 @@ func (s *Server) writeH1(raw, c net.Conn, br *bufio.Reader, r *response) bool {
 	if !s.writeBody(r, body[:limit], c.Write) {
 		return false
 	}
-	switch f.Kind {
-	case None:
+	if f.Kind == None {
 		return true
+	}
+	s.strikeH1(raw, c, br, f)
+	return false
+}
+
+// strikeH1 carries out a body fault on an HTTP/1.1 connection.
+func (s *Server) strikeH1(raw, c net.Conn, br *bufio.Reader, f Fault) {
+	switch f.Kind {
 	case Reset:
 		reset(raw)
 	case Stall:
@@ -61,7 +72,6 @@ func (s *Server) writeH1(raw, c net.Conn, br *bufio.Reader, r *response) bool {
 		// ResetStream, GoAway, Truncate: HTTP/1.1 can only hang up.
 		c.Close()
 	}
-	return false
 }
 
 // writeBody writes body in chunks through write, counting bytes.

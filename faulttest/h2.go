@@ -3,11 +3,14 @@ package faulttest
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
@@ -32,6 +35,8 @@ type h2conn struct {
 	maxFrame int64
 	streams  map[uint32]*h2stream
 	closed   bool
+
+	goneAway atomic.Bool // a GOAWAY was sent: the read loop only drains
 
 	wg sync.WaitGroup
 }
@@ -94,6 +99,20 @@ func (s *Server) serveH2(raw, c net.Conn, br *bufio.Reader) {
 			}
 		case *http2.MetaHeadersFrame:
 			hc.startStream(f)
+		case *http2.DataFrame:
+			if hc.goneAway.Load() {
+				continue
+			}
+			// Request bodies are discarded; give the window back so that
+			// a client can send bodies of any length (RFC 9113 §6.9).
+			if n := f.Length; n > 0 {
+				if hc.write(func() error { return hc.fr.WriteWindowUpdate(0, n) }) != nil {
+					return
+				}
+				if !f.StreamEnded() {
+					hc.write(func() error { return hc.fr.WriteWindowUpdate(f.StreamID, n) })
+				}
+			}
 		case *http2.RSTStreamFrame:
 			hc.mu.Lock()
 			if st := hc.streams[f.StreamID]; st != nil {
@@ -105,6 +124,24 @@ func (s *Server) serveH2(raw, c net.Conn, br *bufio.Reader) {
 			return
 		}
 	}
+}
+
+// hangUp ends the connection after a GOAWAY the way a server that means
+// it does: it stops writing (a FIN after TLS's close_notify) but reads on
+// until the client closes, so that what the client is still sending does
+// not turn the close into a reset that would overtake the GOAWAY (RFC 9113
+// §6.8 asks a sender to let the frames in flight arrive). The read loop
+// ends when the client closes, the server closes, or after StallLimit.
+func (hc *h2conn) hangUp() {
+	if tc, ok := hc.c.(*tls.Conn); ok {
+		tc.CloseWrite()
+	}
+	if tc, ok := hc.raw.(*net.TCPConn); ok {
+		tc.CloseWrite()
+	} else {
+		hc.raw.Close()
+	}
+	hc.raw.SetReadDeadline(time.Now().Add(hc.s.cfg.StallLimit))
 }
 
 func (hc *h2conn) applySettings(f *http2.SettingsFrame) {
@@ -180,13 +217,19 @@ func (hc *h2conn) serveStream(st *h2stream, r *response) {
 	if f.Kind != None {
 		limit = min(max(f.At, 0), limit)
 	}
-	if hc.writeHeaders(st.id, r, limit == 0 && f.Kind == None) != nil {
-		return
-	}
-	if limit > 0 {
-		if !hc.sendData(st, r, body[:limit], f.Kind == None) {
+	if !f.BeforeResponse {
+		if hc.writeHeaders(st.id, r, limit == 0 && f.Kind == None) != nil {
 			return
 		}
+		if limit > 0 {
+			if !hc.sendData(st, r, body[:limit], f.Kind == None) {
+				return
+			}
+		}
+	} else if f.Kind == Truncate {
+		// Before a response there is no stream to end cleanly: hang up.
+		hc.raw.Close()
+		return
 	}
 	switch f.Kind {
 	case Reset:
@@ -202,8 +245,12 @@ func (hc *h2conn) serveStream(st *h2stream, r *response) {
 		if f.ExcludeStream {
 			last = max(st.id, 2) - 2
 		}
-		hc.write(func() error { return hc.fr.WriteGoAway(last, f.Code, []byte("faulttest")) })
-		hc.raw.Close()
+		hc.write(func() error {
+			err := hc.fr.WriteGoAway(last, f.Code, []byte("faulttest"))
+			hc.goneAway.Store(true)
+			return err
+		})
+		hc.hangUp()
 	case Truncate:
 		hc.write(func() error { return hc.fr.WriteData(st.id, true, nil) })
 	case Stall:

@@ -42,7 +42,7 @@ func (s *Server) respond(proto, method, target string, h http.Header) *response 
 	rep := s.rep
 	rec := &record{Request: Request{
 		N: n, Proto: proto, Method: method, Target: target,
-		Range: h.Get("Range"), IfRange: h.Get("If-Range"), Fault: f,
+		Range: h.Get("Range"), IfRange: h.Get("If-Range"), Header: h.Clone(), Fault: f,
 	}}
 	s.reqs = append(s.reqs, rec)
 	s.mu.Unlock()
@@ -129,7 +129,9 @@ func (r *response) unsatisfiable(size int) *response {
 func (r *response) done() *response {
 	r.header.Set("Content-Length", strconv.Itoa(len(r.body)))
 	r.srv.mu.Lock() // the record is already visible to Requests
-	r.rec.Status = r.status
+	if !r.fault.BeforeResponse {
+		r.rec.Status = r.status
+	}
 	r.srv.mu.Unlock()
 	if r.head {
 		r.body = nil

@@ -67,8 +67,12 @@ type Request struct {
 	Target  string
 	Range   string
 	IfRange string
-	Status  int
-	Fault   Fault
+	// Header is the request's header (on HTTP/2, its regular fields).
+	Header http.Header
+	// Status is the status sent, or 0 when the fault struck before the
+	// response (Fault.BeforeResponse).
+	Status int
+	Fault  Fault
 	// BodyBytes counts the response body bytes written to the connection.
 	BodyBytes int64
 }

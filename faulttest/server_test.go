@@ -402,3 +402,70 @@ func FuzzParseRange(f *testing.F) {
 }
 
 func writeFile(path string, b []byte) error { return os.WriteFile(path, b, 0o644) }
+
+// TestBeforeResponse strikes each fault after the request arrived and
+// before any byte of the response: the client gets no status, the record
+// keeps the request (method, header) with status 0 and no body bytes.
+func TestBeforeResponse(t *testing.T) {
+	for _, m := range modes {
+		for _, f := range []Fault{
+			{Kind: Reset},
+			{Kind: Truncate},
+			{Kind: ResetStream, Code: http2.ErrCodeInternal},
+			{Kind: GoAway, Code: http2.ErrCodeInternal},
+			{Kind: Stall, Stall: 50 * time.Millisecond},
+		} {
+			t.Run(m.name+"/"+string(f.Kind), func(t *testing.T) {
+				f.BeforeResponse, f.At = true, 10 // At is ignored
+				s, c := start(t, m, content(1000), f)
+				req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, s.URL, strings.NewReader("order=1"))
+				require.NoError(t, err)
+				req.Header.Set("Idempotency-Key", "k1")
+				resp, err := c.Do(req)
+				if err == nil {
+					resp.Body.Close()
+				}
+				require.Error(t, err, "no response at all")
+				reqs := s.Requests()
+				require.NotEmpty(t, reqs)
+				r := reqs[0]
+				assert.Equal(t, http.MethodPost, r.Method)
+				assert.Equal(t, "k1", r.Header.Get("Idempotency-Key"))
+				assert.Zero(t, r.Status)
+				assert.Zero(t, r.BodyBytes)
+				assert.Zero(t, s.BodyBytes())
+			})
+		}
+	}
+}
+
+// TestRefusedBeforeResponse checks the faults that say the request was
+// not processed: net/http's HTTP/2 client sends the request again by
+// itself, at once, on REFUSED_STREAM and on a GOAWAY that excludes it.
+func TestRefusedBeforeResponse(t *testing.T) {
+	for _, m := range modes {
+		if m.proto != HTTP2 {
+			continue
+		}
+		for _, f := range []Fault{
+			{Kind: ResetStream, Code: http2.ErrCodeRefusedStream, BeforeResponse: true},
+			{Kind: GoAway, ExcludeStream: true, BeforeResponse: true},
+		} {
+			t.Run(m.name+"/"+string(f.Kind), func(t *testing.T) {
+				body := content(1000)
+				s, c := start(t, m, body, f)
+				resp, err := c.Post(s.URL, "text/plain", strings.NewReader(strings.Repeat("x", 100_000)))
+				require.NoError(t, err)
+				got, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				require.NoError(t, err)
+				assert.Equal(t, body, got)
+				reqs := s.Requests()
+				require.Len(t, reqs, 2)
+				assert.Zero(t, reqs[0].Status)
+				assert.Equal(t, http.StatusOK, reqs[1].Status)
+				assert.Equal(t, http.MethodPost, reqs[1].Method)
+			})
+		}
+	}
+}

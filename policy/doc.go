@@ -67,7 +67,9 @@ the new one does not load.
 
 Unknown keys are errors. In test inputs, fields are named as in the JSON
 of Input (classify.Facts and State), and durations are written "1.5s".
-A test input's total_expected is -1 (unknown) unless given.
+A test input's total_expected is -1 (unknown) unless given, its
+request.method is GET unless given, and its request.idempotent follows
+the method (IdempotentMethod) unless given.
 
 An expression containing ": " or " #", or starting with a quote, is not a
 plain YAML scalar: fold it with ">" (or use "|"). CEL comments (//) are
@@ -86,7 +88,9 @@ allowed in expressions.
 	                               .total_expected (-1: unknown),
 	                               .bytes_refetched, .last_delay (duration)
 	history      list(string)      kinds of the earlier failures, oldest first
-	request      policy.Request    request.method, .host, .idempotent
+	request      policy.Request    request.method, .host, .idempotent (the
+	                               method is), .idempotency_key (the request
+	                               carries an Idempotency-Key header)
 	response     policy.Response   response.status, .accept_ranges, .validator,
 	                               .resumable, .protocol
 	backoff      duration          the engine's backoff for this attempt

@@ -64,8 +64,26 @@ type State struct {
 type Request struct {
 	Method string `json:"method,omitempty" cel:"method"`
 	Host   string `json:"host,omitempty" cel:"host"`
-	// Idempotent reports that the request may be sent again safely.
+	// Idempotent reports that the method is idempotent (RFC 9110
+	// §9.2.2, IdempotentMethod): sending the request twice has the effect
+	// of sending it once. A request that is not may have done its work
+	// even though no response came back.
 	Idempotent bool `json:"idempotent" cel:"idempotent"`
+	// IdempotencyKey reports that the request carries an Idempotency-Key
+	// header (or X-Idempotency-Key), which lets the server recognise a
+	// repeat of a request that is not idempotent and do its work once.
+	IdempotencyKey bool `json:"idempotency_key,omitempty" cel:"idempotency_key"`
+}
+
+// IdempotentMethod reports whether RFC 9110 (§9.2.2) calls method
+// idempotent: GET, HEAD, OPTIONS, TRACE, PUT and DELETE. Methods are
+// case-sensitive (§9.1).
+func IdempotentMethod(method string) bool {
+	switch method {
+	case "GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE":
+		return true
+	}
+	return false
 }
 
 // Response describes the last response received, if any.

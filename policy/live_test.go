@@ -83,7 +83,7 @@ func TestLiveFaults(t *testing.T) {
 		"h2-close-midbody":           {policy.Resume, "resume-body"},
 		"h2-connection-lost":         {policy.Resume, "resume-body"},
 		"h2-goaway-midbody":          {policy.Resume, "resume-body"},
-		"h2-goaway-unprocessed":      {policy.Retry, "transport"},
+		"h2-goaway-unprocessed":      {policy.Retry, "h2-unprocessed"},
 		"h2-reset-midbody":           {policy.Resume, "resume-body"},
 		"h2-response-header-timeout": {policy.Retry, "transport"},
 		"h2-rst-refused-midbody":     {policy.Resume, "resume-body"},

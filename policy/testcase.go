@@ -119,6 +119,13 @@ func buildCases(d *nodeDecoder, specs []caseSpec, testsAt pos, readDump func(rel
 			if c.Input.State.TotalExpected == 0 && !hasKey(s.Node, "input", "state", "total_expected") {
 				c.Input.State.TotalExpected = -1 // unknown unless stated
 			}
+			// A download (GET) unless stated; idempotent as its method is.
+			if rq := &c.Input.State.Request; rq.Method == "" && !hasKey(s.Node, "input", "state", "request", "method") {
+				rq.Method = "GET"
+			}
+			if rq := &c.Input.State.Request; !hasKey(s.Node, "input", "state", "request", "idempotent") {
+				rq.Idempotent = IdempotentMethod(rq.Method)
+			}
 		case s.Dump != "":
 			dumpAt := d.keyPos(s.Node, "")("dump")
 			if !filepath.IsLocal(filepath.FromSlash(s.Dump)) || strings.Contains(s.Dump, "\\") {

@@ -197,7 +197,7 @@ func (c *Client) sleep(ctx context.Context, d time.Duration) error {
 // arrived, retrying a failed request as the policy decides. Reading the
 // body resumes transparently after a failure; see Body.
 func (c *Client) Open(ctx context.Context, url string, opts *Options) (*Body, error) {
-	o := c.newOp(ctx, http.MethodGet, url, true)
+	o := c.newOp(ctx, http.MethodGet, url)
 	ctx, cancel := o.bound(ctx)
 	b, err := o.open(withOp(ctx, o), opts)
 	if err != nil {
@@ -219,7 +219,7 @@ func (c *Client) Open(ctx context.Context, url string, opts *Options) (*Body, er
 //
 // Any error returned after a decision to stop is an *Error.
 func (c *Client) Do(ctx context.Context, url string, consume func(ctx context.Context, r io.Reader) error, opts *Options) (Result, error) {
-	o := c.newOp(ctx, http.MethodGet, url, true)
+	o := c.newOp(ctx, http.MethodGet, url)
 	ctx, cancel := o.bound(ctx)
 	defer cancel()
 	ctx = withOp(ctx, o)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/net/http2"
 
 	"github.com/faultline-go/faultline/classify"
 	fs "github.com/faultline-go/faultline/faulttest"
@@ -209,14 +210,91 @@ func TestConsumerFailure(t *testing.T) {
 	assert.Equal(t, 3, s.RequestCount())
 }
 
-func TestNotIdempotentTransport(t *testing.T) {
+// TestNotReplayableTransport: a request body that cannot be produced
+// again (no GetBody) is never sent twice, whatever the policy says.
+func TestNotReplayableTransport(t *testing.T) {
 	s := startServer(t, modes[0], payload(100), fs.Fault{Kind: fs.Status, Status: 503})
 	tr := &Transport{Base: s.Transport(fs.HTTP1), Client: &Client{Policy: always(policy.Retry)}}
-	resp, err := (&http.Client{Transport: tr}).Post(s.URL, "text/plain", strings.NewReader("x"))
+	req, err := http.NewRequest(http.MethodPut, s.URL, io.MultiReader(strings.NewReader("x")))
+	require.NoError(t, err)
+	require.Nil(t, req.GetBody)
+	resp, err := (&http.Client{Transport: tr}).Do(req)
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, 503, resp.StatusCode, "the last response is returned")
 	assert.Equal(t, 1, s.RequestCount())
+}
+
+// TestTransportIdempotency sends a POST through the Transport under the
+// default policy, over a real server that breaks it after it was received:
+// a POST is sent again only if it carries an Idempotency-Key or the server
+// said it did not process it, as "retrycheck decide --method POST"
+// decides (cmd/retrycheck TestDecideIdempotency).
+func TestTransportIdempotency(t *testing.T) {
+	reset := fs.Fault{Kind: fs.Reset, BeforeResponse: true}
+	tests := []struct {
+		name     string
+		h2only   bool
+		fault    fs.Fault
+		key      bool
+		requests int    // the server's count
+		status   int    // the response returned, 0 for an error
+		rule     string // the rule of the decision in the error
+	}{
+		{"reset after it was written", false, reset, false, 1, 0, "not-idempotent"},
+		{"reset, with an Idempotency-Key", false, reset, true, 2, 200, ""},
+		{"503", false, fs.Fault{Kind: fs.Status, Status: 503}, false, 1, 503, ""},
+		{"503, with an Idempotency-Key", false, fs.Fault{Kind: fs.Status, Status: 503}, true, 2, 200, ""},
+		{"REFUSED_STREAM", true, fs.Fault{Kind: fs.ResetStream, Code: http2.ErrCodeRefusedStream, BeforeResponse: true}, false, 2, 200, ""},
+		{"GOAWAY excluding it", true, fs.Fault{Kind: fs.GoAway, ExcludeStream: true, BeforeResponse: true}, false, 2, 200, ""},
+		{"RST_STREAM INTERNAL_ERROR", true, fs.Fault{Kind: fs.ResetStream, Code: http2.ErrCodeInternal, BeforeResponse: true}, false, 1, 0, "not-idempotent"},
+	}
+	for _, m := range modes {
+		for _, tt := range tests {
+			if tt.h2only && m.proto != fs.HTTP2 {
+				continue
+			}
+			t.Run(m.name+"/"+tt.name, func(t *testing.T) {
+				body := payload(1000)
+				s := startServer(t, m, body, tt.fault)
+				var sl sleeps
+				var decisions []policy.Decision
+				tr := &Transport{Base: m.client(t, s).Transport, Client: &Client{Sleep: sl.sleep,
+					OnDecision: func(e Event) { decisions = append(decisions, e.Decision) }}}
+				req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, s.URL, strings.NewReader("order=42"))
+				require.NoError(t, err)
+				if tt.key {
+					req.Header.Set("Idempotency-Key", "order-42")
+				}
+				resp, err := (&http.Client{Transport: tr}).Do(req)
+				assert.Equal(t, tt.requests, s.RequestCount(), "requests the server received")
+				for _, r := range s.Requests() {
+					assert.Equal(t, http.MethodPost, r.Method)
+				}
+				if tt.status == 0 {
+					require.Error(t, err)
+					var he *Error
+					require.ErrorAs(t, err, &he)
+					assert.Equal(t, policy.Fail, he.Decision.Action)
+					assert.Equal(t, tt.rule, he.Decision.Rule, "%s", he.Decision.Reason)
+					return
+				}
+				require.NoError(t, err)
+				got, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				require.NoError(t, err)
+				assert.Equal(t, tt.status, resp.StatusCode)
+				if tt.status == 200 {
+					assert.Equal(t, body, got)
+				}
+				for _, d := range decisions {
+					if d.Action != policy.Fail {
+						assert.Contains(t, []string{"transport", "http-retryable", "h2-unprocessed"}, d.Rule)
+					}
+				}
+			})
+		}
+	}
 }
 
 func TestTransportRetries(t *testing.T) {

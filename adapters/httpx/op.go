@@ -29,7 +29,11 @@ type op struct {
 	url        string
 	shown      string // url with its secrets masked, for errors, logs and dumps
 	host       string
-	idem       bool
+	idem       bool // the method is idempotent (RFC 9110 §9.2.2)
+	idemKey    bool // the request carries an Idempotency-Key
+	// replayable is false for a request whose body cannot be sent
+	// again: no Request.GetBody.
+	replayable bool
 	start      time.Time
 	attempts   int
 	resumes    int
@@ -57,8 +61,9 @@ func opFrom(ctx context.Context) *op {
 	return o
 }
 
-func (c *Client) newOp(ctx context.Context, method, rawURL string, idem bool) *op {
-	o := &op{c: c, decider: c.decider(), caller: ctx, method: method, url: rawURL, shown: redact.URL(rawURL), idem: idem, start: c.now()}
+func (c *Client) newOp(ctx context.Context, method, rawURL string) *op {
+	o := &op{c: c, decider: c.decider(), caller: ctx, method: method, url: rawURL, shown: redact.URL(rawURL),
+		idem: policy.IdempotentMethod(method), replayable: true, start: c.now()}
 	if u, err := url.Parse(rawURL); err == nil {
 		o.host = u.Host
 	}
@@ -118,7 +123,7 @@ func (o *op) maxAttempts() int {
 
 // Adapter guards, beyond those of policy.Engine, for any Decider.
 const (
-	guardNotIdempotent = "not_idempotent"
+	guardNotReplayable = "not_replayable"
 	guardMaxAttempts   = "max_attempts"
 	guardCallerDone    = "caller_done"
 	guardDeadline      = "deadline"
@@ -126,8 +131,10 @@ const (
 )
 
 // decide classifies cause, asks the policy and applies the adapter's
-// guards: the caller's context, the attempt cap, idempotency and the
-// caller's deadline hold whatever the Decider says.
+// guards: the caller's context, the attempt cap, a request body that
+// cannot be sent again and the caller's deadline hold whatever the
+// Decider says. Whether a request that is not idempotent may go again is
+// the policy's call, on the facts the state records.
 func (o *op) decide(ctx context.Context, cause error, phase policy.Phase, received, total int64) policy.Decision {
 	var ch chain.Chain
 	if o.c.Walker != nil {
@@ -159,8 +166,8 @@ func (o *op) decide(ctx context.Context, cause error, phase policy.Phase, receiv
 		fail(policy.GuardMaxElapsed, fmt.Sprintf("the operation ran for the policy's max_elapsed of %v", o.maxElapsed))
 	case ctx.Err() != nil:
 		fail(guardCallerDone, "the caller gave up")
-	case !o.idem:
-		fail(guardNotIdempotent, o.method+" is not idempotent")
+	case !o.replayable:
+		fail(guardNotReplayable, "the request body cannot be sent again (no GetBody)")
 	case o.attempts >= o.maxAttempts():
 		fail(guardMaxAttempts, "the client's cap on attempts was reached")
 	case in.State.TimeLeft > 0 && d.Delay >= in.State.TimeLeft:
@@ -204,7 +211,7 @@ func (o *op) state(ctx context.Context, phase policy.Phase, received, total int6
 		History:        append([]string(nil), o.history...),
 		CallerDone:     o.caller.Err() != nil,
 		LastDelay:      o.lastDelay,
-		Request:        policy.Request{Method: o.method, Host: o.host, Idempotent: o.idem},
+		Request:        policy.Request{Method: o.method, Host: o.host, Idempotent: o.idem, IdempotencyKey: o.idemKey},
 		Response:       o.resp,
 	}
 	if dl, ok := o.caller.Deadline(); ok {

@@ -14,8 +14,17 @@ import (
 // error, or a response with status 400 or above, is decided like any
 // other failure (phase connect, request or headers). When the policy
 // gives up on a response, RoundTrip returns that response; when it gives
-// up on an error, an *Error. Only idempotent requests (RFC 9110 §9.2.2)
-// whose body can be sent again (Request.GetBody) are retried.
+// up on an error, an *Error. A request whose body cannot be sent again
+// (no Request.GetBody) is never retried.
+//
+// Whether a request that is not idempotent (RFC 9110 §9.2.2: POST, PATCH)
+// is sent again is the policy's decision, on the facts request.idempotent,
+// request.idempotency_key (an Idempotency-Key header), the phase and
+// error.h2.unprocessed. The shipped policies send it again only when
+// nothing of it was sent (phase connect), when it carries an
+// Idempotency-Key, or when the server said it did not process it
+// (REFUSED_STREAM, or a GOAWAY below its stream, RFC 9113 §8.7 and §6.8);
+// "retrycheck decide --method POST" decides the same way.
 //
 // A request made by a Client operation (Client.Open, Client.Do) or by an
 // outer Transport goes through once: the outer layer owns the retries,
@@ -42,8 +51,13 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if c == nil {
 		c = &Client{}
 	}
-	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
-	o := c.newOp(ctx, req.Method, req.URL.String(), idempotent(req) && replayable)
+	method := req.Method
+	if method == "" {
+		method = http.MethodGet // as net/http reads it
+	}
+	o := c.newOp(ctx, method, req.URL.String())
+	o.idemKey = hasIdempotencyKey(req.Header)
+	o.replayable = req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 	octx := withOp(ctx, o)
 	for {
 		r := req.WithContext(octx)

@@ -76,17 +76,12 @@ func parseContentRange(v string) (first, last, total int64, ok bool) {
 	return first, last, total, true
 }
 
-// idempotent reports whether a request may be sent again (RFC 9110
-// §9.2.2), as net/http judges it: an idempotent method, or an
-// Idempotency-Key header.
-func idempotent(req *http.Request) bool {
-	switch req.Method {
-	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
-		return true
-	}
-	_, ok := req.Header["Idempotency-Key"]
+// hasIdempotencyKey reports whether h carries an idempotency key, under
+// either of the names net/http also honours.
+func hasIdempotencyKey(h http.Header) bool {
+	_, ok := h["Idempotency-Key"]
 	if !ok {
-		_, ok = req.Header["X-Idempotency-Key"]
+		_, ok = h["X-Idempotency-Key"]
 	}
 	return ok
 }

@@ -113,12 +113,8 @@ func TestValidator(t *testing.T) {
 	assert.True(t, validatorChanged(date, http.Header{"Last-Modified": {"Thu, 06 Mar 2025 00:00:00 GMT"}}))
 }
 
-func TestIdempotent(t *testing.T) {
-	for method, want := range map[string]bool{"GET": true, "HEAD": true, "PUT": true, "DELETE": true, "OPTIONS": true, "POST": false, "PATCH": false} {
-		req, _ := http.NewRequest(method, "http://x/", nil)
-		assert.Equal(t, want, idempotent(req), method)
-	}
-	req, _ := http.NewRequest("POST", "http://x/", nil)
-	req.Header.Set("Idempotency-Key", "k")
-	assert.True(t, idempotent(req))
+func TestIdempotencyKey(t *testing.T) {
+	assert.False(t, hasIdempotencyKey(http.Header{}))
+	assert.True(t, hasIdempotencyKey(http.Header{"Idempotency-Key": {"k"}}))
+	assert.True(t, hasIdempotencyKey(http.Header{"X-Idempotency-Key": {"k"}}))
 }

@@ -83,7 +83,7 @@ func liveStates() map[string]liveState {
 		// quarter of the body arrived, so resume rather than restart.
 		"h2-goaway-midbody":          {phase: body, proto: h2, cut: true, resumable: true, expect: want(policy.Resume, "resume-body")},
 		"h2x-goaway-reset-midbody":   {phase: body, proto: h2, cut: true, resumable: true, expect: want(policy.Resume, "resume-body")},
-		"h2-goaway-unprocessed":      {phase: policy.PhaseHeaders, proto: h2, expect: want(policy.Retry, "transport")},
+		"h2-goaway-unprocessed":      {phase: policy.PhaseHeaders, proto: h2, expect: want(policy.Retry, "h2-unprocessed")},
 		"h2-connection-lost":         {phase: body, proto: h2, cut: true, resumable: true, expect: want(policy.Resume, "resume-body")},
 		"h2x-connection-lost":        {phase: body, proto: h2, cut: true, expect: want(policy.Retry, "restart-body")},
 		"h2x-protocol-error":         {phase: body, proto: h2, cut: true, expect: want(policy.Retry, "restart-body")},

@@ -88,10 +88,12 @@
 //		the caller's own context was done (canceled or past its deadline)
 //	--elapsed DURATION
 //		DURATION since the operation started
+//	--idempotency-key
+//		the request carried an Idempotency-Key header
 //	--json
 //		print JSON instead of text
 //	--method METHOD
-//		request METHOD (default GET for text)
+//		request METHOD (default GET for text); POST, PATCH and other methods that are not idempotent are sent again only if unprocessed
 //	--phase PHASE
 //		PHASE of the operation: connect, request, headers, body, unpack or commit
 //	--policy NAME|FILE
@@ -132,10 +134,12 @@
 //		the caller's own context was done (canceled or past its deadline)
 //	--elapsed DURATION
 //		DURATION since the operation started
+//	--idempotency-key
+//		the request carried an Idempotency-Key header
 //	--json
 //		print JSON instead of text
 //	--method METHOD
-//		request METHOD (default GET for text)
+//		request METHOD (default GET for text); POST, PATCH and other methods that are not idempotent are sent again only if unprocessed
 //	--phase PHASE
 //		PHASE of the operation: connect, request, headers, body, unpack or commit
 //	--policy NAME|FILE

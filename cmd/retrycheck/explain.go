@@ -244,6 +244,7 @@ func stateList(s policy.State) [][2]string {
 		{"request.method", orNone(s.Request.Method)},
 		{"request.host", orNone(s.Request.Host)},
 		{"request.idempotent", fmt.Sprint(s.Request.Idempotent)},
+		{"request.idempotency_key", fmt.Sprint(s.Request.IdempotencyKey)},
 		{"response.status", fmt.Sprint(s.Response.Status)},
 		{"response.accept_ranges", fmt.Sprint(s.Response.AcceptRanges)},
 		{"response.validator", orNone(s.Response.Validator)},

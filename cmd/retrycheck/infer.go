@@ -100,7 +100,7 @@ phases:
 
 	if m := methodRE.FindStringSubmatch(text); m != nil {
 		st.Request.Method = strings.ToUpper(m[1])
-		st.Request.Idempotent = idempotent(st.Request.Method)
+		st.Request.Idempotent = policy.IdempotentMethod(st.Request.Method)
 		notes["request.method"] = fmt.Sprintf("inferred from %q", strings.TrimSpace(m[0]))
 	} else {
 		notes["request.method"] = "default for a download"

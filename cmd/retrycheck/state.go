@@ -24,6 +24,7 @@ type stateFlags struct {
 	status     int
 	retryAfter time.Duration
 	method     string
+	idemKey    bool
 	callerDone bool
 
 	fs    *flag.FlagSet   // to ask which flags were set
@@ -31,7 +32,7 @@ type stateFlags struct {
 }
 
 // stateFlagNames are the flags stateFlags registers, in help order.
-var stateFlagNames = []string{"phase", "attempt", "elapsed", "bytes", "total", "resumable", "status", "retry-after", "method", "caller-done"}
+var stateFlagNames = []string{"phase", "attempt", "elapsed", "bytes", "total", "resumable", "status", "retry-after", "method", "idempotency-key", "caller-done"}
 
 func (s *stateFlags) register(fs *flag.FlagSet) {
 	s.fs = fs
@@ -43,7 +44,8 @@ func (s *stateFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&s.resumable, "resumable", false, "the server supports ranged resumes (Accept-Ranges and a validator)")
 	fs.IntVar(&s.status, "status", 0, "HTTP status `CODE` of the response")
 	fs.DurationVar(&s.retryAfter, "retry-after", 0, "the response's Retry-After as a `DURATION`")
-	fs.StringVar(&s.method, "method", "", "request `METHOD` (default GET for text)")
+	fs.StringVar(&s.method, "method", "", "request `METHOD` (default GET for text); POST, PATCH and other methods that are not idempotent are sent again only if unprocessed")
+	fs.BoolVar(&s.idemKey, "idempotency-key", false, "the request carried an Idempotency-Key header")
 	fs.BoolVar(&s.callerDone, "caller-done", false, "the caller's own context was done (canceled or past its deadline)")
 }
 
@@ -129,7 +131,9 @@ func (s *stateFlags) apply(st *policy.State, c *chain.Chain, inferred map[string
 			st.CallerDone = s.callerDone
 		case "method":
 			st.Request.Method = strings.ToUpper(s.method)
-			st.Request.Idempotent = idempotent(st.Request.Method)
+			st.Request.Idempotent = policy.IdempotentMethod(st.Request.Method)
+		case "idempotency-key":
+			st.Request.IdempotencyKey = s.idemKey
 		}
 		delete(inferred, stateKey(name))
 	}
@@ -148,6 +152,8 @@ func stateKey(flagName string) string {
 		return "response.resumable"
 	case "method":
 		return "request.method"
+	case "idempotency-key":
+		return "request.idempotency_key"
 	}
 	return strings.ReplaceAll(flagName, "-", "_")
 }
@@ -179,14 +185,4 @@ func phaseList() string {
 		s[i] = string(p)
 	}
 	return strings.Join(s, ", ")
-}
-
-// idempotent reports whether RFC 9110 (section 9.2.2) calls method
-// idempotent, so resending it is safe.
-func idempotent(method string) bool {
-	switch method {
-	case "GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE":
-		return true
-	}
-	return false
 }
