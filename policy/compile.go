@@ -13,9 +13,8 @@ import (
 // compiler type-checks a policy's expressions, reporting problems at their
 // positions in the file.
 type compiler struct {
-	file  string
-	lines [][]rune
-	errs  *ErrorList
+	file string // the file loaded, for problems of the whole policy
+	errs *ErrorList
 	// env declares the built-in variables and, once compiled, the
 	// policy's own variables.
 	env *cel.Env
@@ -123,13 +122,13 @@ func (c *compiler) costError(e expr, rule, what string, checked, inlined *cel.As
 
 // pos returns the file position of character off of e.
 func (c *compiler) pos(e expr, off int) pos {
-	if e.Node == nil {
+	if e.Node == nil || e.src == nil {
 		return pos{file: c.file}
 	}
-	ps := exprPositions(c.lines, e.Node, e.Text)
+	ps := exprPositions(e.src.lines, e.Node, e.Text)
 	off = min(max(off, 0), len(ps)-1)
 	p := ps[off]
-	p.file = c.file
+	p.file = e.src.name
 	return p
 }
 

@@ -127,7 +127,7 @@ func (p *Policy) decide(ctx context.Context, in Input, backoff time.Duration, tr
 	in = boundInput(in)
 	act := newActivation(&in, backoff, &p.limits)
 	defer act.release()
-	var d Decision
+	d := Decision{Policy: p.ID()}
 	var idx int
 	var err error
 	if trace {

@@ -28,6 +28,8 @@ type Decision struct {
 	Guard string `json:"guard,omitempty"`
 	// Trace holds every rule's result when the caller asked for it.
 	Trace []RuleResult `json:"trace,omitempty"`
+	// Policy identifies the policy that decided.
+	Policy ID `json:"policy,omitzero"`
 }
 
 // RuleResult is one rule's outcome in a trace.

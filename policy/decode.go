@@ -23,6 +23,8 @@ type nodeDecoder struct {
 	errs *ErrorList
 	// rule labels the errors with the rule being decoded.
 	rule string
+	// src is the file being decoded, which expressions remember.
+	src *source
 }
 
 // unmarshalerNode is implemented by types that take their YAML node whole.

@@ -18,7 +18,9 @@ the new one does not load.
 # The policy file
 
 	name: example
+	version: "2026.12"            # optional; shown with the digest in every Decision
 	description: Retry the network, resume bodies, fail the rest.
+	include: [shared/network.yaml] # optional; see Includes
 
 	limits:                       # zero means no limit; these are the defaults
 	  max_attempts: 5             # attempts, counting the first
@@ -74,6 +76,29 @@ the method (IdempotentMethod) unless given.
 An expression containing ": " or " #", or starting with a quote, is not a
 plain YAML scalar: fold it with ">" (or use "|"). CEL comments (//) are
 allowed in expressions.
+
+# Includes
+
+A policy file may include other files, named relative to the file that
+names them; each holds variables, rules and test cases (and may include
+others), but not name, version, limits, backoff, budget or default, which
+only the file loaded sets. An included file's variables, rules and cases
+come before those of the file including it, in the order included.
+Problems are reported at the included file's own file:line:col. A cycle,
+a file included twice, a path outside the loaded file's directory
+(absolute, "..", or a symbolic link leaving it: files are read through
+os.Root), more than 16 files or includes nested more than 4 deep are
+refused; the loaded file and all it includes hold at most 1 MiB.
+
+# Identity
+
+Every Decision carries the ID of the policy that made it: its name, its
+version field and a digest — the SHA-256 of its rules, variables, limits,
+backoff, budget and default, with what it includes. Comments, layout,
+descriptions, test cases and how the policy is split into files leave the
+digest alone, so two policies with the same digest decide the same. Dumps
+record the decision made, so a replay can tell whether the policy changed
+since (retrycheck explain says so).
 
 # Variables
 

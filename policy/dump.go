@@ -19,8 +19,8 @@ import (
 
 // DumpSchema is the version of the dump format. Readers accept every
 // version up to this one; fields added later default to the behaviour of
-// older versions.
-const DumpSchema = 1
+// older versions. Version 2 added Decision.
+const DumpSchema = 2
 
 // Dump is a recorded failure: the error as a chain, the operation's state
 // when it failed and, optionally, the decision a test expects. A dump
@@ -32,7 +32,11 @@ type Dump struct {
 	Source string      `json:"source,omitempty"`
 	Chain  chain.Chain `json:"chain"`
 	State  State       `json:"state"`
-	Expect *Expect     `json:"expect,omitempty"`
+	// Decision is the decision made when the failure happened, with the
+	// ID of the policy that made it, so that a replay can tell whether
+	// the policy changed since; nil when none was recorded.
+	Decision *Decision `json:"decision,omitempty"`
+	Expect   *Expect   `json:"expect,omitempty"`
 }
 
 // Input classifies the chain with the built-in classifiers and returns it
@@ -43,10 +47,15 @@ func (d Dump) Input() Input {
 
 // WriteDump writes d to a new file in dir and returns its path. The name is
 // unique (time and random suffix) and the write atomic: the file appears
-// complete or not at all. A zero Schema or Time is filled in.
+// complete or not at all. A zero Time is filled in, and a zero Schema with
+// the oldest version that holds d, so that older readers read what they
+// can.
 func WriteDump(dir string, d Dump) (string, error) {
 	if d.Schema == 0 {
-		d.Schema = DumpSchema
+		d.Schema = 1
+		if d.Decision != nil {
+			d.Schema = 2
+		}
 	}
 	if d.Time.IsZero() {
 		d.Time = time.Now().UTC()

@@ -63,14 +63,26 @@ func TestWriteReadDump(t *testing.T) {
 	_, err = WriteDump(filepath.Join(dir, "missing"), d)
 	require.ErrorIs(t, err, os.ErrNotExist)
 
-	// A zero Time and Schema are filled in.
-	path, err := WriteDump(dir, Dump{Chain: chain.Chain{Schema: 1, Layers: []chain.Layer{{Message: "x", Via: chain.ViaRoot, Parent: -1}}}})
+	// A zero Time and Schema are filled in: the schema is the oldest
+	// that holds the dump, so that older readers read what they can.
+	c := chain.Chain{Schema: 1, Layers: []chain.Layer{{Message: "x", Via: chain.ViaRoot, Parent: -1}}}
+	path, err := WriteDump(dir, Dump{Chain: c})
 	require.NoError(t, err)
 	data, _ := os.ReadFile(path)
 	back, err := readAll(t, string(data))
 	require.NoError(t, err)
-	assert.Equal(t, DumpSchema, back[0].Schema)
+	assert.Equal(t, 1, back[0].Schema)
 	assert.WithinDuration(t, time.Now(), back[0].Time, time.Minute)
+
+	// A recorded decision needs schema 2, and comes back whole.
+	rec := &Decision{Action: Retry, Delay: time.Second, Rule: "transport", Policy: ID{Name: "p", Version: "3", Digest: "sha256:00"}}
+	path, err = WriteDump(dir, Dump{Chain: c, Decision: rec})
+	require.NoError(t, err)
+	data, _ = os.ReadFile(path)
+	back, err = readAll(t, string(data))
+	require.NoError(t, err)
+	assert.Equal(t, DumpSchema, back[0].Schema)
+	assert.Equal(t, rec, back[0].Decision)
 }
 
 func TestReadDumpsJSONLines(t *testing.T) {

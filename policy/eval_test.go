@@ -117,7 +117,7 @@ default: fail
 	}
 	d, err := p.Decide(context.Background(), in)
 	require.NoError(t, err)
-	assert.Equal(t, Decision{Action: Retry, Delay: 2 * time.Second, Rule: "all-variables", Reason: "waited 60s"}, d)
+	assert.Equal(t, Decision{Action: Retry, Delay: 2 * time.Second, Rule: "all-variables", Reason: "waited 60s", Policy: p.ID()}, d)
 
 	in.State.Attempt = 3
 	d, err = p.Explain(context.Background(), in)
@@ -144,7 +144,7 @@ rules:
 `)
 	d, err := p.Decide(context.Background(), Input{Error: classify.Facts{Kind: classify.Timeout}, State: State{Attempt: 1}})
 	require.Error(t, err)
-	assert.Equal(t, Decision{Action: Fail, Rule: "labels", Guard: GuardError, Reason: err.Error()}, d)
+	assert.Equal(t, Decision{Action: Fail, Rule: "labels", Guard: GuardError, Reason: err.Error(), Policy: p.ID()}, d)
 	assert.Contains(t, err.Error(), `rule "labels": when: no such key: tier`)
 
 	d, err = p.Explain(context.Background(), Input{Error: classify.Facts{Kind: classify.Timeout}, State: State{Attempt: 1}})

@@ -11,16 +11,18 @@ import (
 
 // fileSpec is a policy file as written.
 type fileSpec struct {
-	Name        string     `yaml:"name"`
-	Description string     `yaml:"description"`
-	Limits      Limits     `yaml:"limits"`
-	Backoff     Backoff    `yaml:"backoff"`
-	Budget      *Budget    `yaml:"budget"`
-	Variables   variables  `yaml:"variables"`
-	Rules       []ruleSpec `yaml:"rules"`
-	Default     Action     `yaml:"default"`
-	Tests       []caseSpec `yaml:"tests"`
-	Node        *yaml.Node `yaml:",self"`
+	Name        string        `yaml:"name"`
+	Version     string        `yaml:"version"`
+	Description string        `yaml:"description"`
+	Include     []includeSpec `yaml:"include"`
+	Limits      Limits        `yaml:"limits"`
+	Backoff     Backoff       `yaml:"backoff"`
+	Budget      *Budget       `yaml:"budget"`
+	Variables   variables     `yaml:"variables"`
+	Rules       []ruleSpec    `yaml:"rules"`
+	Default     Action        `yaml:"default"`
+	Tests       []caseSpec    `yaml:"tests"`
+	Node        *yaml.Node    `yaml:",self"`
 }
 
 type ruleSpec struct {
@@ -32,6 +34,7 @@ type ruleSpec struct {
 	Reason      string     `yaml:"reason"`
 	ReasonExpr  expr       `yaml:"reason_expr"`
 	Node        *yaml.Node `yaml:",self"`
+	src         *source    // the file the rule is written in
 }
 
 type caseSpec struct {
@@ -40,6 +43,7 @@ type caseSpec struct {
 	Dump   string     `yaml:"dump"`
 	Expect Expect     `yaml:"expect"`
 	Node   *yaml.Node `yaml:",self"`
+	src    *source    // the file the case is written in
 }
 
 // variables are named expressions, kept in the order written.
@@ -47,7 +51,7 @@ type variables []variable
 
 type variable struct {
 	Name   string
-	NameAt *yaml.Node
+	NameAt expr // the name, for positions
 	Expr   expr
 }
 
@@ -64,7 +68,7 @@ func (vs *variables) unmarshalNode(d *nodeDecoder, n *yaml.Node) {
 			continue
 		}
 		seen[k.Value] = true
-		v := variable{Name: k.Value, NameAt: k}
+		v := variable{Name: k.Value, NameAt: expr{Text: k.Value, Node: k, src: d.src}}
 		v.Expr.unmarshalNode(d, n.Content[i+1])
 		*vs = append(*vs, v)
 	}
@@ -75,6 +79,7 @@ func (vs *variables) unmarshalNode(d *nodeDecoder, n *yaml.Node) {
 type expr struct {
 	Text string
 	Node *yaml.Node
+	src  *source // the file it is written in
 }
 
 func (e *expr) unmarshalNode(d *nodeDecoder, n *yaml.Node) {
@@ -82,7 +87,7 @@ func (e *expr) unmarshalNode(d *nodeDecoder, n *yaml.Node) {
 		d.errorf(n, "expected a CEL expression, found %s", describeNode(n))
 		return
 	}
-	e.Text, e.Node = n.Value, n
+	e.Text, e.Node, e.src = n.Value, n, d.src
 }
 
 func (e expr) set() bool { return e.Node != nil }

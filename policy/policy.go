@@ -10,7 +10,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,14 +21,18 @@ import (
 // safe for concurrent use.
 type Policy struct {
 	name, description string
-	file              string // as given to Load or Parse
-	path              string // the file Load read, for Engine.Reload; "" otherwise
-	limits            Limits
-	backoff           Backoff
-	budget            *Budget
-	rules             []*rule
-	dflt              Action
-	cases             []Case
+	version           string
+	// digest identifies what the policy decides; see ID.
+	digest  string
+	file    string   // as given to Load or Parse
+	files   []string // file, then every file it includes
+	path    string   // the file Load read, for Engine.Reload; "" otherwise
+	limits  Limits
+	backoff Backoff
+	budget  *Budget
+	rules   []*rule
+	dflt    Action
+	cases   []Case
 	// first evaluates every rule's condition in order, as one nested
 	// conditional, to the index of the first rule that matches or -1.
 	first cel.Program
@@ -46,9 +49,10 @@ type rule struct {
 	at         pos
 }
 
-// Load reads and parses the policy file at path. Dumps named by its test
-// cases are read relative to the file's directory, and must lie inside it.
-// A policy file is at most 1 MiB.
+// Load reads and parses the policy file at path, with the files it
+// includes. Included files and the dumps named by test cases are read
+// relative to the file that names them, and must lie inside the policy
+// file's directory. A policy file, with what it includes, is at most 1 MiB.
 func Load(path string) (*Policy, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -59,7 +63,7 @@ func Load(path string) (*Policy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := parse(path, data, dirReader(filepath.Dir(path)))
+	p, err := parse(path, filepath.Base(path), data, rootReader(filepath.Dir(path)), dirNamer(filepath.Dir(path)))
 	if err != nil {
 		return nil, err
 	}
@@ -67,9 +71,9 @@ func Load(path string) (*Policy, error) {
 	return p, nil
 }
 
-// LoadFS reads and parses the policy file name in fsys; dumps named by its
-// test cases are read from fsys, relative to name, and must lie inside its
-// directory.
+// LoadFS reads and parses the policy file name in fsys; included files and
+// dumps named by its test cases are read from fsys, relative to the file
+// that names them, and must lie inside the directory of name.
 func LoadFS(fsys fs.FS, name string) (*Policy, error) {
 	f, err := fsys.Open(name)
 	if err != nil {
@@ -80,31 +84,33 @@ func LoadFS(fsys fs.FS, name string) (*Policy, error) {
 	if err != nil {
 		return nil, err
 	}
-	return parse(name, data, func(rel string, limit int64) ([]byte, error) {
-		f, err := fsys.Open(path.Join(path.Dir(name), rel))
+	dir := path.Dir(name)
+	return parse(name, path.Base(name), data, func(rel string, limit int64, what string) ([]byte, error) {
+		f, err := fsys.Open(path.Join(dir, rel))
 		if err != nil {
 			return nil, err
 		}
 		defer f.Close()
-		return readBounded(f, rel, limit, "a test case's dump")
-	})
+		return readBounded(f, rel, limit, what)
+	}, func(rel string) string { return path.Join(dir, rel) })
 }
 
 // Parse parses a policy file's contents; filename is used in error
-// messages and to find the dumps named by test cases, which must lie in
-// its directory. Any problem found is reported: the error is then an
-// ErrorList of every problem, sorted by position.
+// messages and to find the files it includes and the dumps named by test
+// cases, which must lie in its directory. Any problem found is reported:
+// the error is then an ErrorList of every problem, sorted by position.
 func Parse(filename string, data []byte) (*Policy, error) {
 	if len(data) > maxFileSize {
 		return nil, ErrorList{{File: filename, Msg: fmt.Sprintf("%d bytes is larger than a policy file may be (%d)", len(data), maxFileSize)}}
 	}
-	return parse(filename, data, dirReader(filepath.Dir(filename)))
+	dir := filepath.Dir(filename)
+	return parse(filename, filepath.Base(filename), data, rootReader(dir), dirNamer(dir))
 }
 
-// dirReader reads dumps below dir through an os.Root, so that neither
+// rootReader reads files below dir through an os.Root, so that neither
 // "..", an absolute path nor a symbolic link can reach outside it.
-func dirReader(dir string) func(rel string, limit int64) ([]byte, error) {
-	return func(rel string, limit int64) ([]byte, error) {
+func rootReader(dir string) readFunc {
+	return func(rel string, limit int64, what string) ([]byte, error) {
 		root, err := os.OpenRoot(dir)
 		if err != nil {
 			return nil, err
@@ -115,8 +121,13 @@ func dirReader(dir string) func(rel string, limit int64) ([]byte, error) {
 			return nil, err
 		}
 		defer f.Close()
-		return readBounded(f, rel, limit, "a test case's dump")
+		return readBounded(f, rel, limit, what)
 	}
+}
+
+// dirNamer names a root-relative path as a path beside dir.
+func dirNamer(dir string) func(string) string {
+	return func(rel string) string { return filepath.Join(dir, filepath.FromSlash(rel)) }
 }
 
 // ErrTooLarge is reported for a policy file or dump over its bound.
@@ -152,21 +163,21 @@ func (e *sizeError) Error() string {
 
 func (e *sizeError) Is(target error) bool { return target == ErrTooLarge }
 
-func parse(filename string, data []byte, readDump func(rel string, limit int64) ([]byte, error)) (*Policy, error) {
-	doc, yerr := parseYAML(filename, data)
-	if yerr != nil {
-		return nil, ErrorList{*yerr}
-	}
+// parse parses the policy file filename, whose path relative to the root
+// (its directory) is rel, holding data, and the files it includes.
+func parse(filename, rel string, data []byte, read readFunc, name func(string) string) (*Policy, error) {
 	var errs ErrorList
 	spec := fileSpec{Limits: defaultLimits, Backoff: defaultBackoff, Default: Fail}
-	d := &nodeDecoder{file: filename, errs: &errs}
-	if len(doc.Content) == 0 {
-		errs.add(pos{filename, 1, 1}, "", "empty policy file")
+	l := &loader{read: read, name: name, errs: &errs, bytes: len(data), from: map[string]pos{}}
+	top := &source{name: filename, rel: rel}
+	if !l.load(top, data, &spec, nil) {
+		errs.Sort()
 		return nil, errs
 	}
-	d.decode(doc, reflect.ValueOf(&spec).Elem())
+	d := &nodeDecoder{file: filename, errs: &errs, src: top}
 	p := &Policy{
 		name:        spec.Name,
+		version:     spec.Version,
 		description: spec.Description,
 		file:        filename,
 		limits:      spec.Limits,
@@ -174,9 +185,12 @@ func parse(filename string, data []byte, readDump func(rel string, limit int64) 
 		budget:      spec.Budget,
 		dflt:        spec.Default,
 	}
-	top := pos{filename, 1, 1}
+	for _, src := range l.sources {
+		p.files = append(p.files, src.name)
+	}
+	topAt := pos{filename, 1, 1}
 	if spec.Node != nil {
-		top = d.at(spec.Node)
+		topAt = d.at(spec.Node)
 	}
 	at := func(key string) pos {
 		if spec.Node != nil {
@@ -186,10 +200,10 @@ func parse(filename string, data []byte, readDump func(rel string, limit int64) 
 				}
 			}
 		}
-		return top
+		return topAt
 	}
 	if p.name == "" {
-		errs.add(top, "", "the policy needs a name")
+		errs.add(topAt, "", "the policy needs a name")
 	}
 	p.limits.validate(&errs, d.keyPos(spec.Node, "limits"))
 	p.backoff.validate(&errs, d.keyPos(spec.Node, "backoff"))
@@ -204,13 +218,14 @@ func parse(filename string, data []byte, readDump func(rel string, limit int64) 
 	if err != nil {
 		return nil, fmt.Errorf("policy: building the CEL environment: %w", err)
 	}
-	c := &compiler{file: filename, lines: splitLines(data), errs: &errs, env: env}
+	c := &compiler{file: filename, errs: &errs, env: env}
 	c.compileVariables(spec.Variables, at("variables"))
-	costs := p.compileRules(c, d, spec.Rules, at("rules"))
+	costs := p.compileRules(c, spec.Rules, at("rules"))
 	if len(errs) == 0 {
 		p.compileFirst(c, spec.Rules, costs, at("rules"))
 	}
-	p.cases = buildCases(d, spec.Tests, at("tests"), readDump)
+	p.cases = buildCases(&errs, spec.Tests, at("tests"), read)
+	p.digest = digest(&spec)
 	errs.Sort()
 	if len(errs) > 0 {
 		return nil, errs
@@ -227,7 +242,7 @@ func (c *compiler) compileVariables(vars variables, at pos) {
 	}
 	for _, v := range vars {
 		if msg := checkVarName(v.Name); msg != "" {
-			c.errs.add(c.pos(expr{Node: v.NameAt}, 0), "", "%s", msg)
+			c.errs.add(c.pos(v.NameAt, 0), "", "%s", msg)
 			continue
 		}
 		what := "variable " + strconv.Quote(v.Name)
@@ -256,7 +271,7 @@ func (c *compiler) extend(name string, t *cel.Type, a *cel.Ast) {
 
 // compileRules compiles every rule and returns the estimated cost of each
 // rule's condition.
-func (p *Policy) compileRules(c *compiler, d *nodeDecoder, specs []ruleSpec, rulesAt pos) []uint64 {
+func (p *Policy) compileRules(c *compiler, specs []ruleSpec, rulesAt pos) []uint64 {
 	if len(specs) == 0 {
 		c.errs.add(rulesAt, "", "the policy has no rules")
 		return nil
@@ -268,16 +283,18 @@ func (p *Policy) compileRules(c *compiler, d *nodeDecoder, specs []ruleSpec, rul
 	costs := make([]uint64, len(specs))
 	seen := map[string]pos{}
 	for i, s := range specs {
-		at := pos{file: c.file}
-		if s.Node != nil {
-			at = pos{c.file, s.Node.Line, s.Node.Column}
-		}
+		d := &nodeDecoder{file: s.src.name, errs: c.errs, src: s.src}
+		at := s.src.at(s.Node)
 		name := s.Name
 		if name == "" {
 			c.errs.add(at, "", "rule %d has no name", i+1)
 			name = fmt.Sprintf("#%d", i+1)
 		} else if prev, dup := seen[name]; dup {
-			c.errs.add(at, name, "rule name used twice (first at line %d)", prev.line)
+			where := fmt.Sprintf("line %d", prev.line)
+			if prev.file != at.file {
+				where = fmt.Sprintf("%s:%d", prev.file, prev.line)
+			}
+			c.errs.add(at, name, "rule name used twice (first at %s)", where)
 		}
 		seen[name] = at
 		r := &rule{name: name, action: s.Action, reason: s.Reason, at: at}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"strings"
 )
@@ -41,7 +40,9 @@ type Case struct {
 	Dump   string
 	Input  Input
 	Expect Expect
-	// Line is the case's line in the policy file.
+	// File and Line locate the case: the policy file, or a file it
+	// includes.
+	File string
 	Line int
 }
 
@@ -95,19 +96,17 @@ func (p *Policy) Unfired(results []CaseResult) []string {
 // buildCases turns the test specs into cases, reading dumps: each must
 // lie in the policy file's directory, and all of them together hold at
 // most maxDumpTotal bytes.
-func buildCases(d *nodeDecoder, specs []caseSpec, testsAt pos, readDump func(rel string, limit int64) ([]byte, error)) []Case {
+func buildCases(errs *ErrorList, specs []caseSpec, testsAt pos, read readFunc) []Case {
 	if len(specs) > maxTests {
-		d.errs.add(testsAt, "", "the policy has %d test cases; the limit is %d", len(specs), maxTests)
+		errs.add(testsAt, "", "the policy has %d test cases; the limit is %d", len(specs), maxTests)
 		return nil
 	}
 	budget := int64(maxDumpTotal)
 	cases := make([]Case, 0, len(specs))
 	for i, s := range specs {
-		at := pos{file: d.file}
-		if s.Node != nil {
-			at = d.at(s.Node)
-		}
-		c := Case{Name: s.Name, Dump: s.Dump, Expect: s.Expect, Line: at.line}
+		d := &nodeDecoder{file: s.src.name, errs: errs, src: s.src}
+		at := s.src.at(s.Node)
+		c := Case{Name: s.Name, File: s.src.name, Dump: s.Dump, Expect: s.Expect, Line: at.line}
 		if c.Name == "" {
 			c.Name = fmt.Sprintf("test %d", i+1)
 		}
@@ -128,11 +127,12 @@ func buildCases(d *nodeDecoder, specs []caseSpec, testsAt pos, readDump func(rel
 			}
 		case s.Dump != "":
 			dumpAt := d.keyPos(s.Node, "")("dump")
-			if !filepath.IsLocal(filepath.FromSlash(s.Dump)) || strings.Contains(s.Dump, "\\") {
+			rel := s.src.resolve(s.Dump)
+			if rel == "" {
 				d.errs.add(dumpAt, "", "test %q: dump %s: the path must be relative and inside the policy file's directory", c.Name, s.Dump)
 				break
 			}
-			data, err := readDump(s.Dump, min(maxDumpSize, budget))
+			data, err := read(rel, min(maxDumpSize, budget), "a test case's dump")
 			if errors.Is(err, ErrTooLarge) && budget < maxDumpSize {
 				err = fmt.Errorf("the dumps of a policy's test cases may hold %d bytes in all", maxDumpTotal)
 			}

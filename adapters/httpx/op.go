@@ -179,7 +179,11 @@ func (o *op) decide(ctx context.Context, cause error, phase policy.Phase, receiv
 	o.history = append(o.history, string(in.Error.Kind))
 	o.lastInput, o.lastDecision = in, d
 	if o.c.DumpDir != "" {
-		if _, err := policy.WriteDump(o.c.DumpDir, policy.Dump{Time: o.c.now().UTC(), Source: "httpx " + o.method + " " + o.shown, Chain: ch, State: in.State}); err != nil && o.c.Logger != nil {
+		// The decision and the ID of the policy that made it, so that a
+		// replay can tell whether the policy changed since.
+		recorded := d
+		recorded.Reason = redact.Text(d.Reason)
+		if _, err := policy.WriteDump(o.c.DumpDir, policy.Dump{Time: o.c.now().UTC(), Source: "httpx " + o.method + " " + o.shown, Chain: ch, State: in.State, Decision: &recorded}); err != nil && o.c.Logger != nil {
 			o.c.Logger.LogAttrs(ctx, slog.LevelWarn, "httpx: writing dump", slog.String("err", err.Error()))
 		}
 	}

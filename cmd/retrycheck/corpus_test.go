@@ -162,7 +162,7 @@ func handDumps(t *testing.T) map[string]policy.Dump {
 	headers := liveState{phase: policy.PhaseHeaders, proto: "HTTP/2.0"}
 
 	dump := func(err error, st policy.State, e policy.Expect) policy.Dump {
-		return policy.Dump{Schema: policy.DumpSchema, Source: "cmd/retrycheck corpus generator",
+		return policy.Dump{Schema: corpusSchema, Source: "cmd/retrycheck corpus generator",
 			Chain: chain.Walk(err), State: st, Expect: &e}
 	}
 	with := func(st policy.State, f func(*policy.State)) policy.State { f(&st); return st }
@@ -221,7 +221,7 @@ func resetHistory() []policy.Dump {
 		if attempt == 5 {
 			e = policy.Expect{Action: policy.Fail, Guard: "max_attempts"}
 		}
-		out = append(out, policy.Dump{Schema: policy.DumpSchema, Source: "cmd/retrycheck corpus generator",
+		out = append(out, policy.Dump{Schema: corpusSchema, Source: "cmd/retrycheck corpus generator",
 			Chain: c, State: st, Expect: &e})
 	}
 	return out
@@ -258,7 +258,7 @@ func generated(t *testing.T) map[string][]byte {
 		c, err := chain.Decode(data)
 		require.NoError(t, err, name)
 		e := ls.expect
-		files[filepath.Join(dir, "live-"+name+".json")] = encode(policy.Dump{Schema: policy.DumpSchema,
+		files[filepath.Join(dir, "live-"+name+".json")] = encode(policy.Dump{Schema: corpusSchema,
 			Source: "classify/testdata/live/" + name + ".json (internal/livefault)",
 			Chain:  c, State: ls.state(), Expect: &e})
 	}
@@ -384,3 +384,8 @@ func TestKnownGaps(t *testing.T) {
 		})
 	}
 }
+
+// corpusSchema is the dump schema of the generated corpus: it records no
+// decisions, so the oldest schema holds it, and readers of any version
+// read it.
+const corpusSchema = 1

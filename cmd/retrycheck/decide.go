@@ -61,11 +61,15 @@ type decideLine struct {
 	Reason string        `json:"reason"`
 	// Error is set when the policy could not evaluate the input; the
 	// action is then "fail".
-	Error    string            `json:"error,omitempty"`
-	Policy   string            `json:"policy"`
-	Facts    classify.Facts    `json:"facts"`
-	State    policy.State      `json:"state"`
-	Inferred map[string]string `json:"inferred,omitempty"`
+	Error  string `json:"error,omitempty"`
+	Policy string `json:"policy"`
+	// PolicyVersion and PolicyDigest identify the policy that decided
+	// (policy.ID).
+	PolicyVersion string            `json:"policy_version,omitempty"`
+	PolicyDigest  string            `json:"policy_digest"`
+	Facts         classify.Facts    `json:"facts"`
+	State         policy.State      `json:"state"`
+	Inferred      map[string]string `json:"inferred,omitempty"`
 }
 
 // decided is decide's work on one failure: the rendered output and the
@@ -109,6 +113,7 @@ func (cl *cli) decide(ctx context.Context, sf *stateFlags, args []string) int {
 			line := decideLine{
 				Input: f.name, Form: f.form, Action: d.Action, Delay: d.Delay.String(),
 				Rule: d.Rule, Guard: d.Guard, Reason: d.Reason, Policy: pol.Name(),
+				PolicyVersion: d.Policy.Version, PolicyDigest: d.Policy.Digest,
 				Facts: in.Error, State: in.State, Inferred: f.notes,
 			}
 			if err != nil {

@@ -56,6 +56,11 @@ type explanation struct {
 	Inferred map[string]string `json:"inferred,omitempty"`
 	Decision policy.Decision   `json:"decision"`
 	Error    string            `json:"error,omitempty"`
+	// Recorded is the decision the dump recorded, when it did, and
+	// PolicyChanged reports that the policy that made it is not the one
+	// explaining it now (their digests differ).
+	Recorded      *policy.Decision `json:"recorded,omitempty"`
+	PolicyChanged bool             `json:"policy_changed,omitempty"`
 }
 
 func (cl *cli) explain(ctx context.Context, sf *stateFlags, args []string) int {
@@ -85,7 +90,10 @@ func (cl *cli) explain(ctx context.Context, sf *stateFlags, args []string) int {
 			code = max(code, exitFail)
 		}
 		e := explanation{Input: f.name, Form: f.form, Policy: pol.label, Chain: f.dump.Chain,
-			Facts: in.Error, State: in.State, Inferred: f.notes, Decision: d}
+			Facts: in.Error, State: in.State, Inferred: f.notes, Decision: d, Recorded: f.dump.Decision}
+		if r := f.dump.Decision; r != nil && r.Policy.Digest != "" {
+			e.PolicyChanged = r.Policy.Digest != d.Policy.Digest
+		}
 		if err != nil {
 			e.Error = err.Error()
 		}
@@ -113,7 +121,16 @@ func (cl *cli) explain(ctx context.Context, sf *stateFlags, args []string) int {
 // writeExplanation prints one explanation as text, section by section.
 func writeExplanation(w io.Writer, e *explanation) {
 	fmt.Fprintf(w, "input   %s (%s)\n", e.Input, e.Form)
-	fmt.Fprintf(w, "policy  %s\n", e.Policy)
+	fmt.Fprintf(w, "policy  %s%s\n", e.Policy, idDetail(e.Decision.Policy))
+	if r := e.Recorded; r != nil {
+		fmt.Fprintf(w, "recorded  %s by %s under %s\n", r.Action, ruleText(*r), idText(r.Policy))
+		switch {
+		case r.Policy.Digest == "":
+			fmt.Fprintf(w, "          the dump does not say which policy decided\n")
+		case e.PolicyChanged:
+			fmt.Fprintf(w, "          a different policy from the one replaying it: the decision below may differ from what happened\n")
+		}
+	}
 
 	fmt.Fprintf(w, "\nchain: %d layers", len(e.Chain.Layers))
 	if e.Form == formDump && e.Chain.GOOS != "" {
@@ -164,7 +181,31 @@ func writeExplanation(w io.Writer, e *explanation) {
 		fmt.Fprintf(tw, "  guard\t%s\n", d.Guard)
 	}
 	fmt.Fprintf(tw, "  reason\t%s\n", shown(d.Reason))
+	if r := e.Recorded; r != nil && (r.Action != d.Action || r.Rule != d.Rule || r.Guard != d.Guard) {
+		fmt.Fprintf(tw, "  recorded\t%s by %s\n", r.Action, ruleText(*r))
+	}
 	tw.Flush()
+}
+
+// idText names a policy's identity for people: "NAME, version V,
+// sha256:…".
+func idText(id policy.ID) string {
+	if id.Name == "" && id.Version == "" && id.Digest == "" {
+		return "an unnamed policy"
+	}
+	return strings.TrimPrefix(id.Name+idDetail(id), ", ")
+}
+
+// idDetail is what idText says after the name: ", version V, sha256:…".
+func idDetail(id policy.ID) string {
+	s := ""
+	if id.Version != "" {
+		s += ", version " + id.Version
+	}
+	if id.Digest != "" {
+		s += ", sha256:" + id.Short()
+	}
+	return s
 }
 
 // ruleOutcome words one rule's result in a trace.

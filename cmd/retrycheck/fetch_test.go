@@ -332,6 +332,10 @@ func TestFetchDumpsExplain(t *testing.T) {
 		assert.Regexp(t, `(?m)^  action\s+`+w.action+`$`, r.stdout, f)
 		assert.Regexp(t, `(?m)^  rule\s+`+w.rule+`$`, r.stdout, f)
 		assert.Contains(t, r.stdout, "(dump)")
+		// The dump recorded the decision and the policy that made it:
+		// the same policy, so nothing is said to differ.
+		assert.Contains(t, r.stdout, "recorded  "+w.action+" by "+w.rule+" under default, sha256:", f)
+		assert.NotContains(t, r.stdout, "a different policy", f)
 	}
 	r = runCLI(t, "", append([]string{"decide", "--json", "--policy", pol}, files...)...)
 	require.Equal(t, exitOK, r.code, r.stderr)

@@ -53,15 +53,16 @@ func (cl *cli) lint(args []string) int {
 	enc := json.NewEncoder(cl.stdout)
 	enc.SetEscapeHTML(false)
 	for _, path := range args {
-		_, err := resolvePolicy(path)
+		p, err := resolvePolicy(path)
 		var list policy.ErrorList
 		switch {
 		case err == nil:
 			if cl.json {
 				enc.Encode(struct {
-					File string `json:"file"`
-					OK   bool   `json:"ok"`
-				}{path, true})
+					File   string    `json:"file"`
+					OK     bool      `json:"ok"`
+					Policy policy.ID `json:"policy"`
+				}{path, true, p.ID()})
 			} else {
 				fmt.Fprintf(cl.stdout, "%s: ok\n", path)
 			}

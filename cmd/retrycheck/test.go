@@ -78,6 +78,11 @@ type decisionBrief struct {
 	Rule   string        `json:"rule"`
 	Guard  string        `json:"guard,omitempty"`
 	Reason string        `json:"reason,omitempty"`
+	Policy policy.ID     `json:"policy,omitzero"`
+}
+
+func brief(d policy.Decision) decisionBrief {
+	return decisionBrief{Action: d.Action, Delay: d.Delay.String(), Rule: d.Rule, Guard: d.Guard, Reason: d.Reason, Policy: d.Policy}
 }
 
 func (t *tester) run(ctx context.Context, args []string) int {
@@ -173,8 +178,7 @@ func (t *tester) report(p *loaded, name string, exp *policy.Expect, d policy.Dec
 		t.failed++
 	}
 	if t.json {
-		o := caseOutcome{Policy: p.label, Case: name, Passed: ok, Expect: exp, Diff: diff,
-			Got: decisionBrief{Action: d.Action, Delay: d.Delay.String(), Rule: d.Rule, Guard: d.Guard, Reason: d.Reason}}
+		o := caseOutcome{Policy: p.label, Case: name, Passed: ok, Expect: exp, Diff: diff, Got: brief(d)}
 		if err != nil {
 			o.Error = err.Error()
 		}
