@@ -36,7 +36,10 @@ type Dump struct {
 	// ID of the policy that made it, so that a replay can tell whether
 	// the policy changed since; nil when none was recorded.
 	Decision *Decision `json:"decision,omitempty"`
-	Expect   *Expect   `json:"expect,omitempty"`
+	// Trail is what the operation decided about its earlier failures,
+	// oldest first; the decision about this one is not part of it.
+	Trail  []Step  `json:"trail,omitempty"`
+	Expect *Expect `json:"expect,omitempty"`
 }
 
 // Input classifies the chain with the built-in classifiers and returns it

@@ -114,6 +114,9 @@ type Result struct {
 	// attempts, refetched and abandoned ones included.
 	BytesServed int64
 	Duration    time.Duration
+	// Trail is every decision the operation made, oldest first: the
+	// resumes and retries that got it through.
+	Trail []policy.Step
 }
 
 var defaultHTTP = sync.OnceValue(func() *http.Client { return &http.Client{Transport: NewTransport()} })

@@ -122,8 +122,13 @@ func (e *IdleTimeoutError) DescribeFault(a *chain.Attrs) {
 // it wraps that context error too.
 type Error struct {
 	Attempts, Resumes, Restarts int
-	// Decision is the last decision, which said to fail.
+	// Decision is the last decision, which said to fail (or to wait,
+	// when the caller's context ended the wait).
 	Decision policy.Decision
+	// Trail is every decision of the operation, oldest first: for each
+	// failure, its attempt, phase, kind and offset, and the action, rule,
+	// guard, delay and reason decided. The last step is Decision.
+	Trail []policy.Step
 	// Err is the last failure.
 	Err error
 	// Stop is the caller's context error when the context ended the

@@ -50,6 +50,7 @@ type op struct {
 
 	lastInput    policy.Input
 	lastDecision policy.Decision
+	trail        []policy.Step // every decision, oldest first
 }
 
 type opKey struct{}
@@ -178,12 +179,16 @@ func (o *op) decide(ctx context.Context, cause error, phase policy.Phase, receiv
 	}
 	o.history = append(o.history, string(in.Error.Kind))
 	o.lastInput, o.lastDecision = in, d
+	earlier := o.trail
+	step := policy.NewStep(in, d)
+	step.Reason = redact.Text(step.Reason)
+	o.trail = append(o.trail, step)
 	if o.c.DumpDir != "" {
 		// The decision and the ID of the policy that made it, so that a
 		// replay can tell whether the policy changed since.
 		recorded := d
 		recorded.Reason = redact.Text(d.Reason)
-		if _, err := policy.WriteDump(o.c.DumpDir, policy.Dump{Time: o.c.now().UTC(), Source: "httpx " + o.method + " " + o.shown, Chain: ch, State: in.State, Decision: &recorded}); err != nil && o.c.Logger != nil {
+		if _, err := policy.WriteDump(o.c.DumpDir, policy.Dump{Time: o.c.now().UTC(), Source: "httpx " + o.method + " " + o.shown, Chain: ch, State: in.State, Decision: &recorded, Trail: earlier}); err != nil && o.c.Logger != nil {
 			o.c.Logger.LogAttrs(ctx, slog.LevelWarn, "httpx: writing dump", slog.String("err", err.Error()))
 		}
 	}
@@ -256,7 +261,7 @@ func (o *op) final(ctx context.Context, cause error, d policy.Decision, stop err
 		// errors.Is(err, context.DeadlineExceeded).
 		stop = context.DeadlineExceeded
 	}
-	return &Error{Attempts: o.attempts, Resumes: o.resumes, Restarts: o.restarts, Decision: d, Err: cause, Stop: stop}
+	return &Error{Attempts: o.attempts, Resumes: o.resumes, Restarts: o.restarts, Decision: d, Trail: o.trailCopy(), Err: cause, Stop: stop}
 }
 
 // blame merges a consumer's error with the body's final error, keeping the
@@ -268,6 +273,7 @@ func (o *op) blame(consumeErr, bodyErr error) error {
 	}
 	out := *e
 	out.Attempts, out.Resumes, out.Restarts = o.attempts, o.resumes, o.restarts
+	out.Trail = o.trailCopy()
 	var inner *Error
 	if consumeErr != nil && !errors.As(consumeErr, &inner) {
 		out.Err = &consumeError{consume: consumeErr, body: e.Err}
@@ -300,5 +306,15 @@ func (o *op) result(delivered int64) Result {
 	return Result{
 		Bytes: delivered, Attempts: o.attempts, Resumes: o.resumes, Restarts: o.restarts,
 		Continuations: o.continuations, BytesServed: o.served, Duration: o.c.now().Sub(o.start),
+		Trail: o.trailCopy(),
 	}
+}
+
+// trailCopy returns the decisions so far, for a result or an error that
+// outlives the operation.
+func (o *op) trailCopy() []policy.Step {
+	if len(o.trail) == 0 {
+		return nil
+	}
+	return append([]policy.Step(nil), o.trail...)
 }

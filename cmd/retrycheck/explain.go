@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/faultline-go/faultline/chain"
 	"github.com/faultline-go/faultline/classify"
@@ -54,8 +55,11 @@ type explanation struct {
 	Facts    classify.Facts    `json:"facts"`
 	State    policy.State      `json:"state"`
 	Inferred map[string]string `json:"inferred,omitempty"`
-	Decision policy.Decision   `json:"decision"`
-	Error    string            `json:"error,omitempty"`
+	// Trail is what the operation decided before this failure, from a
+	// dump that recorded it.
+	Trail    []policy.Step   `json:"trail,omitempty"`
+	Decision policy.Decision `json:"decision"`
+	Error    string          `json:"error,omitempty"`
 	// Recorded is the decision the dump recorded, when it did, and
 	// PolicyChanged reports that the policy that made it is not the one
 	// explaining it now (their digests differ).
@@ -90,7 +94,7 @@ func (cl *cli) explain(ctx context.Context, sf *stateFlags, args []string) int {
 			code = max(code, exitFail)
 		}
 		e := explanation{Input: f.name, Form: f.form, Policy: pol.label, Chain: f.dump.Chain,
-			Facts: in.Error, State: in.State, Inferred: f.notes, Decision: d, Recorded: f.dump.Decision}
+			Facts: in.Error, State: in.State, Inferred: f.notes, Trail: f.dump.Trail, Decision: d, Recorded: f.dump.Decision}
 		if r := f.dump.Decision; r != nil && r.Policy.Digest != "" {
 			e.PolicyChanged = r.Policy.Digest != d.Policy.Digest
 		}
@@ -171,6 +175,11 @@ func writeExplanation(w io.Writer, e *explanation) {
 	}
 	tw.Flush()
 
+	if len(e.Trail) > 0 {
+		fmt.Fprintf(w, "\ntrail: %s before this failure, oldest first\n", plural(len(e.Trail), "decision"))
+		writeTrail(w, e.Trail)
+	}
+
 	d := e.Decision
 	fmt.Fprintf(w, "\ndecision:\n")
 	tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
@@ -206,6 +215,30 @@ func idDetail(id policy.ID) string {
 		s += ", sha256:" + id.Short()
 	}
 	return s
+}
+
+// writeTrail prints an operation's decisions, one a line: the attempt, the
+// phase, the kind of failure and the offset it struck at, then what was
+// decided, after what delay, by which rule or guard.
+func writeTrail(w io.Writer, trail []policy.Step) {
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	for _, s := range trail {
+		delay := "-"
+		if s.Action != policy.Fail {
+			delay = s.Delay.Round(time.Millisecond).String()
+		}
+		by := s.Rule
+		switch {
+		case s.Guard != "" && s.Rule != "":
+			by += " (guard " + s.Guard + ")"
+		case s.Guard != "":
+			by = "guard " + s.Guard
+		case s.Rule == "":
+			by = "(default)"
+		}
+		fmt.Fprintf(tw, "  attempt %d\t%s\t%s\tat %d\t%s\t%s\t%s\n", s.Attempt, s.Phase, s.Kind, s.Offset, s.Action, delay, by)
+	}
+	tw.Flush()
 }
 
 // ruleOutcome words one rule's result in a trace.

@@ -68,6 +68,8 @@ var goldenCases = []struct {
 	{name: "explain-uv-json", args: []string{"explain", "--json", "--policy", "policies/default.yaml", "testdata/corpus/uv-14171-streamed-unpack.txt"}},
 	{name: "explain-dump", args: []string{"explain", "--policy", "policies/default.yaml", "cmd/retrycheck/testdata/inputs/reset-dump.json"}},
 	{name: "explain-jsonl", args: []string{"explain", "--policy", "policies/default.yaml", "cmd/retrycheck/testdata/inputs/three.jsonl"}},
+	{name: "explain-trail", args: []string{"explain", "--policy", "default", "cmd/retrycheck/testdata/inputs/trail-dump.json"}},
+	{name: "explain-trail-json", args: []string{"explain", "--json", "--policy", "default", "cmd/retrycheck/testdata/inputs/trail-dump.json"}},
 	{name: "explain-two-inputs", args: []string{"explain", "--policy", "ci", "testdata/corpus/dial-refused.txt", "cmd/retrycheck/testdata/inputs/reset-dump.json"}},
 	{name: "explain-missing-input", args: []string{"explain", "testdata/corpus/dial-refused.txt", "missing.json"}, code: exitUsage},
 
