@@ -65,6 +65,8 @@
 //	disk_full           no         ENOSPC, EDQUOT
 //	permission          no         EACCES, EPERM, EROFS
 //	not_found           no         ENOENT, fs.ErrNotExist, exec.ErrNotFound
+//	exists              no         something is already where a file or tree was to be put:
+//	                               EEXIST, an extractor's destination (tarx.ErrExist, hinted)
 //	canceled            no         the caller cancelled: context.Canceled, "operation was canceled"
 //	deadline            no         a context deadline passed: context.DeadlineExceeded. Transient
 //	                               when net/http says its Client.Timeout (a per-request limit)

@@ -30,6 +30,7 @@ const (
 	DiskFull          Kind = "disk_full"
 	Permission        Kind = "permission"
 	NotFound          Kind = "not_found"
+	Exists            Kind = "exists"
 	Canceled          Kind = "canceled"
 	Deadline          Kind = "deadline"
 	Unknown           Kind = "unknown"

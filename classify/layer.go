@@ -298,6 +298,8 @@ func errnoKind(name string) Kind {
 		return Permission
 	case "ENOENT":
 		return NotFound
+	case "EEXIST":
+		return Exists
 	}
 	return ""
 }

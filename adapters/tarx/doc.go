@@ -17,11 +17,14 @@
 // Only after the whole archive has been read, the tar end-of-archive marker
 // seen, and the decompressor drained to its end so that the gzip CRC-32 or
 // the zstd checksum is verified, is the tree renamed into place. On any
-// failure the staging directory is removed and the destination is exactly as
-// it was. If Extract's process is killed, the next Extract into the same
+// failure the staging directory is removed — however deep the tree and
+// whatever modes the archive gave it, holding one directory open at a time
+// — and the destination is exactly as it was. If Extract's process is killed, the next Extract into the same
 // parent directory removes the leftover (see CleanStale).
 //
-// An existing destination is refused with ErrExist unless Options.Replace is
+// An existing destination is refused with ErrExist (kind "exists"), before
+// reading and again, atomically, at the rename — the loser of two
+// extractions racing to one destination gets it too — unless Options.Replace is
 // set. With Replace, on Linux the new tree and the old destination are
 // swapped in one renameat2(RENAME_EXCHANGE) and the old tree is then removed;
 // elsewhere the old destination is renamed aside first, so a crash at the
@@ -44,19 +47,47 @@
 //   - hard links to names outside the tree;
 //   - character and block devices and FIFOs.
 //
-// Setuid, setgid and sticky bits are dropped. Ownership is not restored.
+// Setuid and setgid bits are dropped, and the sticky bit on files; a
+// directory keeps its sticky bit. Ownership is not restored.
 //
-// Limits (Options.Limits) bound the number of entries, the size of each file,
-// the total size of all files and the compression ratio; exceeding one fails
-// with ErrLimit (classified as "limit"). The zero Limits apply generous
-// defaults that still stop decompression bombs.
+// # Bounds
+//
+// Every part of an archive is bounded, and exceeding a bound fails with
+// ErrLimit (classified as "limit"). Options.Limits holds the adjustable ones,
+// whose zero value applies generous defaults that still stop bombs:
+//
+//	Entries    1,048,576  entries, counting directories made for paths
+//	FileSize   16 GiB     one file, logical size for sparse files
+//	TotalSize  64 GiB     all files, logical sizes
+//	Ratio      1000:1     unpacked to compressed bytes, sparse holes counted,
+//	                      from RatioFloor (4 MiB) unpacked on
+//	Depth      256        components in an entry's path
+//	Name       4096 B     an entry name or link target
+//	Metadata   64 MiB     names, modes and times kept to the end
+//	                      (each name counted as its length + MetadataOverhead)
+//	Window     128 MiB    a decoder's window (zstd) or dictionary (xz)
+//
+// Fixed bounds, which no honest archive comes near: MaxHeader (1 MiB) for an
+// entry's extended header — its PAX records, a GNU long name, an encoded
+// sparse map; MaxTrailing (4 MiB) uncompressed and MaxTrailingInput (4 MiB)
+// compressed bytes after the end-of-archive marker; MaxIdleInput (4 MiB) of
+// compressed input that decompresses to nothing, anywhere (empty gzip
+// members, zstd skippable frames). Options.Timeout bounds the wall time.
+//
+// So the memory an extraction uses does not depend on what the archive
+// holds beyond these bounds: two 256 KiB buffers, the decoder's window, one
+// extended header at a time, and the kept metadata. The README gives the
+// peak measured for the worst archive built for it.
 //
 // # What is kept
 //
 // Regular files with their permission bits and modification times;
 // directories, whose modes and times are applied after their contents;
-// symlinks and hard links within the tree; PAX and GNU long names and sparse
-// files (written out in full). Symlink times are not restored.
+// symlinks and hard links within the tree; PAX and GNU long names; sparse
+// files, whose holes stay holes. The archive root's ("./") mode and times
+// are applied to the destination after the rename, so that a read-only
+// root can still be moved into place by an unprivileged owner. Symlink
+// times are not restored.
 //
 // # Errors
 //

@@ -44,6 +44,7 @@ const (
 	kindLimit    = "limit"
 	kindArchive  = "archive"
 	kindChecksum = "checksum"
+	kindExists   = "exists"
 )
 
 // Error is the error type Extract returns. Its message reads
@@ -54,7 +55,8 @@ type Error struct {
 	// directory), "reading archive" (detecting the format), "reading
 	// header" or "reading header after <entry>", "unpacking" (an entry),
 	// "verifying" (draining the decoder past the end-of-archive marker),
-	// "committing" (the rename into place) or "syncing".
+	// "committing" (the rename into place), "finishing" (the root's mode
+	// and times, applied after the rename) or "syncing".
 	Op string
 	// Entry is the archive entry being unpacked (as named in the archive),
 	// or "" when the failure is not tied to one.
@@ -65,9 +67,11 @@ type Error struct {
 	// Offset is how many bytes of the (compressed) input had been read.
 	Offset int64
 	// Kind is the failure kind tarx reports for this layer: "unsafe_archive",
-	// "limit" or "checksum" when it recognised one, "archive" for any other
-	// failure while unpacking, "" for staging and committing failures (the
-	// file system's error speaks). classify lets a deeper cause decide the
+	// "limit" or "checksum" when it recognised one, "exists" when the
+	// destination exists (before staging, or because another extraction
+	// committed first), "archive" for any other failure while unpacking, ""
+	// for other staging and committing failures (the file system's error
+	// speaks). classify lets a deeper cause decide the
 	// kind — a connection reset under "archive" stays connection_reset and
 	// is marked caused_by_transport — while checksum, unsafe_archive and
 	// limit always win.

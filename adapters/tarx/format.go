@@ -95,9 +95,8 @@ func newStdGzip(r *bufio.Reader) (decoder, error) {
 	return zr, nil
 }
 
-// maxZstdWindow matches the reference zstd CLI's default limit (--long=27):
-// frames needing more are refused rather than allowed to claim memory.
-const maxZstdWindow = 128 << 20
+// maxZstdWindow is the largest window zstd.WithDecoderMaxWindow accepts.
+const maxZstdWindow = 1 << 41
 
 type zstdDecoder struct{ *zstd.Decoder }
 
@@ -108,14 +107,16 @@ type rawDecoder struct{ io.Reader }
 func (rawDecoder) Close() error { return nil }
 
 // open returns the decoder for format reading from r.
-func (d decoders) open(format Format, r *bufio.Reader) (decoder, error) {
+// window bounds the decoder's window (Limits.Window): frames needing more
+// are refused rather than allowed to claim memory.
+func (d decoders) open(format Format, r *bufio.Reader, window int64) (decoder, error) {
 	switch format {
 	case FormatGzip:
 		return d.gzip(r)
 	case FormatZstd:
 		zr, err := zstd.NewReader(r,
 			zstd.WithDecoderConcurrency(d.zstdConcurrency),
-			zstd.WithDecoderMaxWindow(maxZstdWindow),
+			zstd.WithDecoderMaxWindow(uint64(min(window, maxZstdWindow))),
 			zstd.WithDecoderLowmem(true))
 		if err != nil {
 			return nil, err

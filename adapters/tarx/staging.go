@@ -81,11 +81,33 @@ func (st *staging) commit(dest string, replace bool) error {
 	if !errors.Is(err, fs.ErrExist) {
 		return err
 	}
+	// The old tree moves into the staging directory, which rewrites its
+	// "..": its owner needs write permission on it, which an archive's
+	// read-only root took away. It is about to go; lend it the bit, and
+	// give it back if it stays.
+	restore := lendWrite(dest)
 	err = renameExchange(st.tree, dest)
-	if err == nil || !errors.Is(err, errUnsupported) {
-		return err
+	if errors.Is(err, errUnsupported) {
+		err = st.replaceAside(dest)
 	}
-	return st.replaceAside(dest)
+	if err != nil {
+		restore()
+	}
+	return err
+}
+
+// lendWrite adds owner write permission to the directory dir if it lacks
+// it, and returns what puts the old mode back.
+func lendWrite(dir string) (restore func()) {
+	fi, err := os.Lstat(dir)
+	if err != nil || !fi.IsDir() || fi.Mode().Perm()&0o200 != 0 {
+		return func() {}
+	}
+	mode := fi.Mode() & (fs.ModePerm | fs.ModeSticky | fs.ModeSetgid)
+	if os.Chmod(dir, mode|0o200) != nil {
+		return func() {}
+	}
+	return func() { _ = os.Chmod(dir, mode) }
 }
 
 // replaceAside replaces dest without an atomic swap: it moves the old tree
@@ -103,23 +125,6 @@ func (st *staging) replaceAside(dest string) error {
 		return err
 	}
 	return nil
-}
-
-// forceRemoveAll removes path like os.RemoveAll, first making directories
-// writable if a read-only one (from the archive's modes) is in the way.
-func forceRemoveAll(path string) error {
-	err := os.RemoveAll(path)
-	if err == nil {
-		return nil
-	}
-	// WalkDir does not follow symlinks, and we chmod only real directories.
-	_ = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			_ = os.Chmod(p, 0o700)
-		}
-		return nil
-	})
-	return os.RemoveAll(path)
 }
 
 // CleanStale removes staging directories that Extract left in parent when

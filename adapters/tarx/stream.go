@@ -5,16 +5,44 @@ import (
 	"io"
 )
 
-// inputCounter counts the compressed bytes read from the caller's reader.
+// inputCounter counts the compressed bytes read from the caller's reader,
+// and stops reading them when a stream yields nothing for too long: more
+// than MaxIdleInput bytes without a byte of output, or more than
+// MaxTrailingInput bytes after the end-of-archive marker. It sits below
+// the decoder, so it holds even when the decoder loops over empty members
+// or frames inside one Read of its own.
 type inputCounter struct {
 	r io.Reader
 	n int64
+
+	watchIdle    bool  // compressed input: output is expected to follow
+	idleFrom     int64 // n when the decoder last produced output
+	trailingFrom int64 // n at the end-of-archive marker, once seen
+	trailing     bool
+	// limit is the limit that stopped reading, returned from then on.
+	limit error
 }
 
 func (c *inputCounter) Read(p []byte) (int, error) {
+	if c.limit != nil {
+		return 0, c.limit
+	}
+	switch {
+	case c.trailing && c.n-c.trailingFrom > MaxTrailingInput:
+		c.limit = fmt.Errorf("%w: more than %d compressed bytes after the end-of-archive marker", ErrLimit, MaxTrailingInput)
+		return 0, c.limit
+	case c.watchIdle && c.n-c.idleFrom > MaxIdleInput:
+		c.limit = fmt.Errorf("%w: %d compressed bytes decompressed to nothing (at most %d may)", ErrLimit, c.n-c.idleFrom, MaxIdleInput)
+		return 0, c.limit
+	}
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// markTrailing starts counting the input after the end-of-archive marker.
+func (c *inputCounter) markTrailing() {
+	c.trailing, c.trailingFrom = true, c.n
 }
 
 // tarStream sits between the decoder and the tar reader. It counts the
@@ -30,7 +58,10 @@ type tarStream struct {
 	in    *inputCounter
 	ratio float64 // 0: no limit
 	n     int64
-	err   error // first non-EOF error from r
+	// expanded counts what came out of the tar reader without passing
+	// through here: the holes of sparse files.
+	expanded int64
+	err      error // first non-EOF error from r
 
 	last    [blockSize]byte // the last complete block read
 	lastEnd int64           // stream offset just past last; 0 if none
@@ -41,13 +72,25 @@ func (s *tarStream) Read(p []byte) (int, error) {
 	n, err := s.r.Read(p)
 	s.track(p[:n])
 	s.n += int64(n)
+	if n > 0 {
+		s.in.idleFrom = s.in.n
+	}
 	if err != nil && err != io.EOF && s.err == nil {
 		s.err = err
 	}
-	if s.ratio > 0 && s.n > RatioFloor && float64(s.n) > s.ratio*float64(s.in.n) {
-		return n, fmt.Errorf("%w: compression ratio above %g:1 (%d bytes from %d)", ErrLimit, s.ratio, s.n, s.in.n)
+	if lerr := s.checkRatio(); lerr != nil {
+		return n, lerr
 	}
 	return n, err
+}
+
+// checkRatio enforces Limits.Ratio on the bytes unpacked so far.
+func (s *tarStream) checkRatio() error {
+	out := s.n + s.expanded
+	if s.ratio > 0 && out > RatioFloor && float64(out) > s.ratio*float64(s.in.n) {
+		return fmt.Errorf("%w: compression ratio above %g:1 (%d bytes from %d)", ErrLimit, s.ratio, out, s.in.n)
+	}
+	return nil
 }
 
 // track records p, the bytes just read at offset s.n, in last and cur.

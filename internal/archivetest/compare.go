@@ -15,9 +15,11 @@ import (
 // extractor that keeps modes and times should leave it: every entry present
 // with its type; regular files with their content, permission bits (setuid,
 // setgid and sticky dropped) and modification time; directories with their
-// permission bits and time; symlinks with their target; hard links sharing
+// permission and sticky bits and time; symlinks with their target; hard links sharing
 // their target's file. Later entries of the same name win. Parents the
-// entries imply may exist as directories; nothing else may. Device and FIFO
+// entries imply may exist as directories; nothing else may. Directories
+// keep their sticky bit (and nothing else beyond the permission bits).
+// Device and FIFO
 // entries are ignored. Symlink times are not compared.
 func Compare(t testing.TB, want []Entry, dir string) {
 	t.Helper()
@@ -133,8 +135,15 @@ func checkModeTime(t testing.TB, name string, fi fs.FileInfo, e *Entry) {
 	if got, want := fi.Mode().Perm(), fs.FileMode(e.Mode)&fs.ModePerm; got != want {
 		t.Errorf("%s: mode %v, want %v", name, got, want)
 	}
-	if fi.Mode()&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) != 0 {
-		t.Errorf("%s: mode %v keeps a setuid, setgid or sticky bit", name, fi.Mode())
+	if fi.Mode()&(fs.ModeSetuid|fs.ModeSetgid) != 0 {
+		t.Errorf("%s: mode %v keeps a setuid or setgid bit", name, fi.Mode())
+	}
+	sticky, wantSticky := fi.Mode()&fs.ModeSticky != 0, e.Type == tar.TypeDir && e.Mode&0o1000 != 0
+	switch {
+	case sticky && !wantSticky:
+		t.Errorf("%s: mode %v has a sticky bit the archive did not give it (or one only a directory keeps)", name, fi.Mode())
+	case !sticky && wantSticky:
+		t.Errorf("%s: mode %v lost the directory's sticky bit", name, fi.Mode())
 	}
 	if got, want := fi.ModTime().Unix(), e.modTime().Unix(); got != want {
 		t.Errorf("%s: modified %v, want %v", name, fi.ModTime().UTC(), e.modTime().UTC())
