@@ -65,7 +65,7 @@ func peakLiveHeap(t *testing.T, f func()) uint64 {
 // be kept.
 func TestPAXOnDirectoriesIsNotKept(t *testing.T) {
 	const dirs, record = 150, 1000 << 10
-	data, err := archivetest.PAXDirBomb(archivetest.Zstd, dirs, record)
+	data, err := archivetest.PAXDirBomb(archivetest.Zstd, dirs, record, 0)
 	require.NoError(t, err)
 	t.Logf("%d directories with a %d-byte record each: %d bytes of tar.zst", dirs, record, len(data))
 	l := newLayout(t)

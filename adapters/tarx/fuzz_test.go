@@ -35,6 +35,18 @@ func FuzzExtract(f *testing.F) {
 		}
 		f.Add(data)
 	}
+	for _, a := range archivetest.Attacks() {
+		if a.Heavy || a.Tail != nil {
+			continue
+		}
+		data, err := a.Build()
+		if err != nil {
+			f.Fatal(err)
+		}
+		if len(data) < 64<<10 {
+			f.Add(data)
+		}
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		top := t.TempDir()
 		parent := filepath.Join(top, "parent")

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 // unpacker holds one extraction's state.
@@ -98,8 +100,12 @@ func (u *unpacker) fail(op, entry string, err error) error {
 }
 
 // explainTarError turns archive/tar's refusals of oversized extended
-// headers into ErrLimit, which they are.
+// headers, and a zstd frame's demand for a window above Limits.Window, into
+// ErrLimit, which they are.
 func explainTarError(err error) error {
+	if errors.Is(err, zstd.ErrWindowSizeExceeded) && !errors.Is(err, ErrLimit) {
+		return fmt.Errorf("%w: a zstd frame needs a window above Limits.Window: %w", ErrLimit, err)
+	}
 	// archive/tar's sparse-map error is unexported; its text is all there
 	// is to match.
 	if errors.Is(err, tar.ErrFieldTooLong) || (err != nil && err.Error() == "archive/tar: sparse map too long") {

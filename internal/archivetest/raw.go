@@ -274,21 +274,6 @@ func (r *repeater) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// PAXDirBomb returns an archive in format f (gzip or zstd) of dirs
-// directories, each with an extended header carrying a PAX record of
-// recordSize bytes. Built from repeated members, it is a few kilobytes per
-// gigabyte. An extractor that keeps directory headers until the end, to
-// set modes and times, keeps every record.
-func PAXDirBomb(f Format, dirs, recordSize int) ([]byte, error) {
-	pax := PAXHeader(PAXRecord("comment", strings.Repeat("x", recordSize)))
-	parts := make([][]byte, 0, 2*dirs+1)
-	for i := range dirs {
-		parts = append(parts, pax, Header(fmt.Sprintf("d%05d/", i), tar.TypeDir, 0, 0o755))
-	}
-	parts = append(parts, EndMarker())
-	return Frames(f, parts...)
-}
-
 // DeepName returns a path of depth components, each of width bytes
 // (width-1 letters and the slash).
 func DeepName(depth, width int) string {

@@ -2,6 +2,12 @@
 // (archivetest.Tree) for benchmarks:
 //
 //	mkarchive -seed 1 -files 3000 -bytes 150000000 -format gzip -o tree.tar.gz
+//
+// or one of the adversarial suite's archives (archivetest.Attacks), to
+// measure an extractor against it:
+//
+//	mkarchive -attack pax-on-3000-directories -o bomb.tar.zst
+//	mkarchive -attack list
 package main
 
 import (
@@ -30,8 +36,19 @@ func run(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	size := fs.Int64("bytes", 150_000_000, "total bytes of file content")
 	format := fs.String("format", "gzip", "tar, gzip or zstd")
 	out := fs.String("o", "", "output file (default: stdout)")
+	attack := fs.String("attack", "", "write the adversarial archive `NAME` instead (\"list\" lists them)")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *attack == "list" {
+		for _, a := range archivetest.Attacks() {
+			kind := a.Kind
+			if kind == "" {
+				kind = "within bounds"
+			}
+			fmt.Fprintf(stdout, "%-32s %-5s %s\n", a.Name, a.Format, kind)
+		}
+		return 0
 	}
 	w := stdout
 	if *out != "" {
@@ -44,6 +61,17 @@ func run(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		w = f
 	}
 	bw := bufio.NewWriterSize(w, 1<<20)
+	if *attack != "" {
+		if err := writeAttack(bw, *attack); err != nil {
+			fmt.Fprintln(stderr, "mkarchive:", err)
+			return 1
+		}
+		if err := bw.Flush(); err != nil {
+			fmt.Fprintln(stderr, "mkarchive:", err)
+			return 1
+		}
+		return 0
+	}
 	if err := archivetest.Write(bw, archivetest.Format(*format), archivetest.Tree(*seed, *files, *size)); err != nil {
 		fmt.Fprintln(stderr, "mkarchive:", err)
 		return 1
@@ -53,4 +81,28 @@ func run(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// writeAttack writes the named attack's archive; an endless one is written
+// with 64 MiB of its tail.
+func writeAttack(w io.Writer, name string) error {
+	for _, a := range archivetest.Attacks() {
+		if a.Name != name {
+			continue
+		}
+		data, err := a.Build()
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write(data); err != nil {
+			return err
+		}
+		for n := 0; a.Tail != nil && n < 64<<20; n += len(a.Tail) {
+			if _, err := w.Write(a.Tail); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("no attack named %q (-attack list lists them)", name)
 }

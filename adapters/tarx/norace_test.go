@@ -1,0 +1,5 @@
+//go:build !race
+
+package tarx_test
+
+const raceEnabled = false
