@@ -95,6 +95,7 @@ func (a *activation) reset(in *Input, backoff time.Duration, l *Limits) {
 		Number:         int64(s.Attempt),
 		Resumes:        int64(s.Resumes),
 		Restarts:       int64(s.Restarts),
+		Refetches:      int64(s.Refetches),
 		Elapsed:        s.Elapsed,
 		BytesReceived:  s.BytesReceived,
 		TotalExpected:  s.TotalExpected,

@@ -109,6 +109,7 @@ since (retrycheck explain says so).
 	                               error.caused_by_transport, error.labels, …)
 	phase        string            connect, request, headers, body, unpack, commit
 	attempt      object            attempt.number (from 1), .resumes, .restarts,
+	                               .refetches,
 	                               .elapsed (duration), .bytes_received,
 	                               .total_expected (-1: unknown),
 	                               .bytes_refetched, .last_delay (duration)

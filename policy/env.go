@@ -35,6 +35,7 @@ type attemptVars struct {
 	Number         int64         `cel:"number"`
 	Resumes        int64         `cel:"resumes"`
 	Restarts       int64         `cel:"restarts"`
+	Refetches      int64         `cel:"refetches"`
 	Elapsed        time.Duration `cel:"elapsed"`
 	BytesReceived  int64         `cel:"bytes_received"`
 	TotalExpected  int64         `cel:"total_expected"`

@@ -34,6 +34,10 @@ type State struct {
 	// Resumes and Restarts count what the operation did so far.
 	Resumes  int `json:"resumes" cel:"resumes"`
 	Restarts int `json:"restarts" cel:"restarts"`
+	// Refetches counts the responses that sent the whole body again after
+	// bytes were delivered (the server ignored Range, or there was no
+	// validator to ask with), whose prefix was checked and skipped.
+	Refetches int `json:"refetches,omitempty" cel:"refetches"`
 	// Elapsed is the time since the operation started.
 	Elapsed time.Duration `json:"elapsed" cel:"elapsed"`
 	// BytesReceived is how many bytes of the body were delivered so far

@@ -63,6 +63,9 @@ type Body struct {
 	buf  []byte
 	r, w int
 
+	// resuming reports that the current request was counted as a resume.
+	resuming bool
+
 	err     error
 	restart *RestartError
 	eof     bool
@@ -221,6 +224,12 @@ func (b *Body) fill(p []byte) (int, error) {
 			b.hash.Write(p[:n])
 			b.received += int64(n)
 		}
+		if b.opts.Size > 0 && b.received > b.opts.Size && b.total < 0 {
+			// No length announced: Options.Size is the only bound, and
+			// a byte past it is enough to know.
+			b.phase = policy.PhaseBody
+			err = &ChecksumError{URL: b.o.shown, WantSize: b.opts.Size, GotSize: b.received}
+		}
 		switch {
 		case err == nil:
 			return n, nil
@@ -324,9 +333,16 @@ func (b *Body) recover(cause error) error {
 				// The damage may be anywhere in what was delivered.
 				return &RestartError{Reason: "the body failed verification", Err: cause}
 			}
-			o.resumes++
-			if o.c.OnResume != nil {
-				o.c.OnResume(o.event(b.received, cause))
+			// A resume is a request for the rest with Range. Without a
+			// validator to send in If-Range, the request asks for the
+			// whole representation again: that is a refetch, counted
+			// when its response arrives (see checkFull), not a resume.
+			b.resuming = d.Action == policy.Resume && b.validator != ""
+			if b.resuming {
+				o.resumes++
+				if o.c.OnResume != nil {
+					o.c.OnResume(o.event(b.received, cause))
+				}
 			}
 		}
 		b.attempt()
@@ -457,6 +473,12 @@ func (b *Body) checkFull(resp *http.Response, offset int64) error {
 	// The server sent everything again (it ignored the range, or there
 	// was no validator to ask with). Read what was already delivered and
 	// compare: continue only if it is the same, never splice.
+	if b.resuming {
+		// Asked for a range, got the whole: not a resume after all.
+		b.o.resumes--
+		b.resuming = false
+	}
+	b.o.refetches++
 	h := b.newHash()
 	n, err := b.readPrefix(h, offset)
 	b.o.refetched += n

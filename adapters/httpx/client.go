@@ -70,10 +70,11 @@ type Client struct {
 
 // Event describes a step of an operation to the hooks.
 type Event struct {
-	URL      string
-	Attempt  int
-	Resumes  int
-	Restarts int
+	URL       string
+	Attempt   int
+	Resumes   int
+	Refetches int
+	Restarts  int
 	// Offset is how many body bytes were delivered when the event
 	// happened.
 	Offset int64
@@ -104,8 +105,16 @@ type Result struct {
 	// pass that succeeded.
 	Bytes int64
 	// Attempts counts requests; Resumes and Restarts count the resumes
-	// and the restarts among them.
+	// and the restarts among them. A resume is a request with Range that
+	// the server answered with the rest (or that failed before an
+	// answer); a restart calls the consumer again from byte 0.
 	Attempts, Resumes, Restarts int
+	// Refetches counts the responses that sent the whole representation
+	// again after bytes were delivered — the server ignored Range, or
+	// there was no validator to ask for a range with — whose first bytes
+	// were read, found equal to those delivered, and skipped. They cost
+	// BytesRefetched but the consumer does not notice them.
+	Refetches int
 	// Continuations counts the further requests, not counted in
 	// Attempts, for the rest of a body after a 206 that ended, complete,
 	// short of the end: a server may cap the size of the ranges it serves.
@@ -135,7 +144,10 @@ func NewTransport() *http.Transport {
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 		DisableCompression:    true,
-		Protocols:             new(http.Protocols),
+		// A server cannot make us buffer an unbounded header (this also
+		// sets HTTP/2's SETTINGS_MAX_HEADER_LIST_SIZE).
+		MaxResponseHeaderBytes: MaxResponseHeaderBytes,
+		Protocols:              new(http.Protocols),
 		// Ping a connection silent for 15s and drop it if the ping goes
 		// unanswered for 5s: a dead peer otherwise leaves every stream
 		// on the connection hanging (RFC 9113 §6.7).

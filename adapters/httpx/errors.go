@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/faultline-go/faultline/chain"
@@ -122,6 +123,9 @@ func (e *IdleTimeoutError) DescribeFault(a *chain.Attrs) {
 // it wraps that context error too.
 type Error struct {
 	Attempts, Resumes, Restarts int
+	// Refetches counts whole responses sent again after bytes were
+	// delivered (see Result.Refetches).
+	Refetches int
 	// Decision is the last decision, which said to fail (or to wait,
 	// when the caller's context ended the wait).
 	Decision policy.Decision
@@ -137,8 +141,12 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
+	refetches := ""
+	if e.Refetches > 0 {
+		refetches = plural(e.Refetches, "refetch") + ", "
+	}
 	return "after " + plural(e.Attempts, "attempt") + " (" + plural(e.Resumes, "resume") + ", " +
-		plural(e.Restarts, "restart") + "): " + e.Err.Error()
+		refetches + plural(e.Restarts, "restart") + "): " + e.Err.Error()
 }
 
 func (e *Error) Unwrap() []error {
@@ -151,6 +159,9 @@ func (e *Error) Unwrap() []error {
 func plural(n int, word string) string {
 	if n == 1 {
 		return "1 " + word
+	}
+	if strings.HasSuffix(word, "ch") {
+		return strconv.Itoa(n) + " " + word + "es"
 	}
 	return strconv.Itoa(n) + " " + word + "s"
 }

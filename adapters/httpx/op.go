@@ -37,6 +37,7 @@ type op struct {
 	start      time.Time
 	attempts   int
 	resumes    int
+	refetches  int
 	restarts   int
 	// continuations counts the requests for the next range after a
 	// complete 206 that ended short; they are not attempts.
@@ -146,6 +147,7 @@ func (o *op) decide(ctx context.Context, cause error, phase policy.Phase, receiv
 	// Before anything sees the chain: the policy (a reason may quote
 	// error.message), the dump and the log.
 	redactChain(&ch)
+	fitChain(&ch)
 	var facts classify.Facts
 	if o.c.Classifier != nil {
 		facts = o.c.Classifier.Classify(ch)
@@ -153,6 +155,7 @@ func (o *op) decide(ctx context.Context, cause error, phase policy.Phase, receiv
 		facts = classify.Classify(ch)
 	}
 	in := policy.Input{Error: facts, State: o.state(ctx, phase, received, total)}
+	boundState(&in.State)
 	// The rules must be evaluated even when the caller's context is done:
 	// that is a fact they decide on, not a reason to skip deciding.
 	d, err := o.decider.Decide(context.WithoutCancel(ctx), in)
@@ -178,6 +181,9 @@ func (o *op) decide(ctx context.Context, cause error, phase policy.Phase, receiv
 		d.Action = policy.Fail
 	}
 	o.history = append(o.history, string(in.Error.Kind))
+	if len(o.history) > maxHistory {
+		o.history = o.history[len(o.history)-maxHistory:]
+	}
 	o.lastInput, o.lastDecision = in, d
 	earlier := o.trail
 	step := policy.NewStep(in, d)
@@ -187,8 +193,8 @@ func (o *op) decide(ctx context.Context, cause error, phase policy.Phase, receiv
 		// The decision and the ID of the policy that made it, so that a
 		// replay can tell whether the policy changed since.
 		recorded := d
-		recorded.Reason = redact.Text(d.Reason)
-		if _, err := policy.WriteDump(o.c.DumpDir, policy.Dump{Time: o.c.now().UTC(), Source: "httpx " + o.method + " " + o.shown, Chain: ch, State: in.State, Decision: &recorded, Trail: earlier}); err != nil && o.c.Logger != nil {
+		recorded.Reason = clipText(redact.Text(d.Reason), maxReason)
+		if _, err := policy.WriteDump(o.c.DumpDir, policy.Dump{Time: o.c.now().UTC(), Source: "httpx " + o.method + " " + clipText(o.shown, maxSourceURL), Chain: ch, State: in.State, Decision: &recorded, Trail: dumpTrail(earlier)}); err != nil && o.c.Logger != nil {
 			o.c.Logger.LogAttrs(ctx, slog.LevelWarn, "httpx: writing dump", slog.String("err", err.Error()))
 		}
 	}
@@ -212,6 +218,7 @@ func (o *op) state(ctx context.Context, phase policy.Phase, received, total int6
 		Phase:          phase,
 		Attempt:        o.attempts,
 		Resumes:        o.resumes,
+		Refetches:      o.refetches,
 		Restarts:       o.restarts,
 		Elapsed:        now.Sub(o.start),
 		BytesReceived:  received,
@@ -232,7 +239,7 @@ func (o *op) state(ctx context.Context, phase policy.Phase, received, total int6
 
 func (o *op) event(offset int64, err error) Event {
 	return Event{
-		URL: o.url, Attempt: o.attempts, Resumes: o.resumes, Restarts: o.restarts,
+		URL: o.url, Attempt: o.attempts, Resumes: o.resumes, Refetches: o.refetches, Restarts: o.restarts,
 		Offset: offset, Err: err, Input: o.lastInput, Decision: o.lastDecision,
 	}
 }
@@ -261,7 +268,7 @@ func (o *op) final(ctx context.Context, cause error, d policy.Decision, stop err
 		// errors.Is(err, context.DeadlineExceeded).
 		stop = context.DeadlineExceeded
 	}
-	return &Error{Attempts: o.attempts, Resumes: o.resumes, Restarts: o.restarts, Decision: d, Trail: o.trailCopy(), Err: cause, Stop: stop}
+	return &Error{Attempts: o.attempts, Resumes: o.resumes, Refetches: o.refetches, Restarts: o.restarts, Decision: d, Trail: o.trailCopy(), Err: cause, Stop: stop}
 }
 
 // blame merges a consumer's error with the body's final error, keeping the
@@ -272,7 +279,7 @@ func (o *op) blame(consumeErr, bodyErr error) error {
 		return bodyErr
 	}
 	out := *e
-	out.Attempts, out.Resumes, out.Restarts = o.attempts, o.resumes, o.restarts
+	out.Attempts, out.Resumes, out.Refetches, out.Restarts = o.attempts, o.resumes, o.refetches, o.restarts
 	out.Trail = o.trailCopy()
 	var inner *Error
 	if consumeErr != nil && !errors.As(consumeErr, &inner) {
@@ -304,7 +311,7 @@ func (o *op) succeed() {
 
 func (o *op) result(delivered int64) Result {
 	return Result{
-		Bytes: delivered, Attempts: o.attempts, Resumes: o.resumes, Restarts: o.restarts,
+		Bytes: delivered, Attempts: o.attempts, Resumes: o.resumes, Refetches: o.refetches, Restarts: o.restarts,
 		Continuations: o.continuations, BytesServed: o.served, Duration: o.c.now().Sub(o.start),
 		Trail: o.trailCopy(),
 	}

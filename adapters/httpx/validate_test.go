@@ -23,7 +23,15 @@ func TestParseRetryAfter(t *testing.T) {
 		{"Tuesday, 04-Mar-25 05:06:17 GMT", 10 * time.Second, true}, // RFC 850, obsolete but allowed
 		{"Tue Mar  4 05:06:17 2025", 10 * time.Second, true},        // asctime
 		{"Tue, 04 Mar 2025 05:00:00 GMT", 0, true},                  // in the past
-		{"99999999999999999999", 0, false},
+		// Too long to wait, however long: the ceiling, which every
+		// max_retry_after refuses (it used to be ignored as malformed).
+		{"4294967296", RetryAfterCeiling, true},
+		{"99999999999999999999", RetryAfterCeiling, true},
+		{"100000000000000000000000", RetryAfterCeiling, true},
+		{"1" + strings.Repeat("0", 1000), RetryAfterCeiling, true},
+		{"4294967295", RetryAfterCeiling - time.Second, true},
+		{"Fri, 31 Dec 9999 23:59:59 GMT", RetryAfterCeiling, true},
+		{"12a", 0, false},
 		{"-1", 0, false},
 		{"1.5", 0, false},
 		{"soon", 0, false},
@@ -43,7 +51,7 @@ func FuzzParseRetryAfter(f *testing.F) {
 	now := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, v string) {
 		d, ok := ParseRetryAfter(v, now)
-		if d < 0 || !ok && d != 0 {
+		if d < 0 || d > RetryAfterCeiling || !ok && d != 0 {
 			t.Fatalf("ParseRetryAfter(%q) = %v, %v", v, d, ok)
 		}
 	})

@@ -113,6 +113,7 @@ type fetchSummary struct {
 	BytesServed int64   `json:"bytes_served"`
 	Attempts    int     `json:"attempts"`
 	Resumes     int     `json:"resumes"`
+	Refetches   int     `json:"refetches"`
 	Restarts    int     `json:"restarts"`
 	Seconds     float64 `json:"seconds"`
 	Format      string  `json:"format,omitempty"`
@@ -242,7 +243,7 @@ func (f *fetcher) summary(url string, ff *fetchFlags, res httpx.Result, err erro
 	sum := &fetchSummary{
 		URL: redact.URL(url), Dest: ff.to, OK: err == nil,
 		Bytes: res.Bytes, BytesServed: res.BytesServed,
-		Attempts: res.Attempts, Resumes: res.Resumes, Restarts: res.Restarts,
+		Attempts: res.Attempts, Resumes: res.Resumes, Refetches: res.Refetches, Restarts: res.Restarts,
 		Seconds: res.Duration.Seconds(),
 		Format:  string(f.stats.Format), Files: f.stats.Files, Dirs: f.stats.Dirs,
 		Symlinks: f.stats.Symlinks, Hardlinks: f.stats.Hardlinks, Unpacked: f.stats.Bytes,
@@ -373,7 +374,11 @@ func (cl *cli) fetchReport(s *fetchSummary) {
 // for the tree.
 func (cl *cli) fetchText(s *fetchSummary) {
 	took := time.Duration(s.Seconds * float64(time.Second)).Round(time.Millisecond)
-	counts := fmt.Sprintf("%s, %s, %s", plural(s.Attempts, "attempt"), plural(s.Resumes, "resume"), plural(s.Restarts, "restart"))
+	counts := fmt.Sprintf("%s, %s, ", plural(s.Attempts, "attempt"), plural(s.Resumes, "resume"))
+	if s.Refetches > 0 {
+		counts += plural(s.Refetches, "refetch") + ", "
+	}
+	counts += plural(s.Restarts, "restart")
 	if !s.OK {
 		fmt.Fprintf(cl.stdout, "failed %s after %s: %s; %s delivered in the last pass, %s served\n",
 			s.URL, took, counts, formatBytes(s.Bytes), formatBytes(s.BytesServed))

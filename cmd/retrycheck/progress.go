@@ -187,12 +187,15 @@ func (p *progress) draw(now time.Time) {
 }
 
 // rate returns the bytes per second over the last rateWindow, recording
-// the current count as a sample. p.mu must be held.
+// the current count as a sample. p.mu must be held. The base of the rate
+// is the newest sample at least rateWindow old, or the oldest there is:
+// when reports are further apart than the window (a log line every 5s),
+// the rate spans the interval instead of nothing.
 func (p *progress) rate(now time.Time) float64 {
 	n := p.n.Load()
 	p.samples = append(p.samples, sample{now, n})
 	i := 0
-	for i < len(p.samples)-1 && now.Sub(p.samples[i].t) > rateWindow {
+	for i < len(p.samples)-1 && now.Sub(p.samples[i+1].t) >= rateWindow {
 		i++
 	}
 	p.samples = append(p.samples[:0], p.samples[i:]...)
@@ -264,6 +267,9 @@ func percent(n, total int64) int64 {
 func plural(n int, noun string) string {
 	if n == 1 {
 		return "1 " + noun
+	}
+	if strings.HasSuffix(noun, "ch") {
+		return fmt.Sprintf("%d %ses", n, noun) // "refetches"
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
 }

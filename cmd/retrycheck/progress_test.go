@@ -203,3 +203,29 @@ func TestProgressReader(t *testing.T) {
 	assert.Equal(t, data, got)
 	assert.Equal(t, int64(len(data)), p.n.Load())
 }
+
+// TestProgressLinesRate reports at the real line interval, longer than
+// the rate's window: the rate spans the interval. (It used to drop every
+// sample but the current one and print "0 B/s" on every line.)
+func TestProgressLinesRate(t *testing.T) {
+	var out bytes.Buffer
+	c := newClock()
+	p := newProgress(&out, progressLines, 0, c.now)
+	require.Greater(t, p.every, rateWindow, "the case this test covers")
+	p.pass(-1)
+	p.tick()
+	for range 3 {
+		c.advance(p.every)
+		p.n.Add(5 << 20)
+		p.tick()
+	}
+	c.advance(p.every)
+	p.tick() // nothing arrived: a stall shows as 0 B/s
+	assert.Equal(t, []string{
+		"fetch: 0 B, 0 B/s, 0 resumes, 0 restarts",
+		"fetch: 5.0 MiB, 1.0 MiB/s, 0 resumes, 0 restarts",
+		"fetch: 10.0 MiB, 1.0 MiB/s, 0 resumes, 0 restarts",
+		"fetch: 15.0 MiB, 1.0 MiB/s, 0 resumes, 0 restarts",
+		"fetch: 15.0 MiB, 0 B/s, 0 resumes, 0 restarts",
+	}, lines(out.String()))
+}
