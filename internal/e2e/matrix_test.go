@@ -27,7 +27,7 @@ type matrixCase struct {
 	// reports, and the most bytes read off the wire, as a multiple of the
 	// archive.
 	resumes, refetches, restarts int
-	maxServed         float64
+	maxServed                    float64
 	// On failure: the kinds the last decision may have seen. The
 	// destination must then be untouched.
 	failKinds []classify.Kind
