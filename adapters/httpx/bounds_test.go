@@ -166,3 +166,37 @@ func TestBoundDump(t *testing.T) {
 		return nil
 	}))
 }
+
+// TestBoundDumpLongTrail: a dump after many decisions with long reasons
+// stays under MaxDumpBytes too: it records the last decisions only.
+func TestBoundDumpLongTrail(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("x")) }))
+	defer srv.Close()
+	p, err := policy.Parse("long.yaml", []byte(`
+name: long
+limits: {max_attempts: 0}
+rules:
+  - name: again
+    when: "true"
+    action: retry
+    delay: duration('0s')
+    reason_expr: error.message + error.message + error.message + error.message
+default: fail
+`))
+	require.NoError(t, err)
+	dumps := t.TempDir()
+	c := &Client{HTTP: srv.Client(), DumpDir: dumps, MaxAttempts: 60, Policy: p}
+	_, err = c.Do(t.Context(), srv.URL, func(ctx context.Context, r io.Reader) error { return hugeError() }, nil)
+	require.Error(t, err)
+	files, err := filepath.Glob(filepath.Join(dumps, "*.json"))
+	require.NoError(t, err)
+	require.Len(t, files, 60)
+	biggest := 0
+	for _, f := range files {
+		fi, err := os.Stat(f)
+		require.NoError(t, err)
+		biggest = max(biggest, int(fi.Size()))
+	}
+	assert.LessOrEqual(t, biggest, MaxDumpBytes)
+	t.Logf("largest dump: %d bytes", biggest)
+}
