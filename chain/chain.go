@@ -6,7 +6,8 @@ import "runtime"
 // every version up to and including this one; fields added later default to
 // the behaviour of older versions.
 //
-// Version 2 added the attributes transient, h2_goaway and h2_unprocessed;
+// Version 2 added the attributes transient, h2_goaway, h2_unprocessed,
+// error_code and grpc_code;
 // in a version 2 chain, the layers parsed from text (Via "text") carry what
 // the built-in recognisers of their time found, so classify does not read
 // their text again with the built-ins.
@@ -100,6 +101,15 @@ type Attrs struct {
 	// response was received (0: none).
 	RetryAfter float64 `json:"retry_after,omitempty"`
 
+	// ErrorCode is an API's own error code, whatever the status it came
+	// with: an SDK's ErrorCode() ("ThrottlingException", "SlowDown"), the
+	// "code" of a JSON or XML error body, a Node.js error's code property
+	// that names no errno ("UND_ERR_SOCKET", "ENOTFOUND").
+	ErrorCode string `json:"error_code,omitempty"`
+	// GRPCCode is a gRPC status code by its canonical name
+	// ("UNAVAILABLE"), from GRPCStatus() or a body that names one.
+	GRPCCode string `json:"grpc_code,omitempty"`
+
 	// Decoders and archives.
 	Format string `json:"format,omitempty"` // "gzip", "flate", "zstd", "tar", "xz"
 	Offset int64  `json:"offset,omitempty"` // input offset where decoding failed, when known
@@ -126,7 +136,8 @@ func (a Attrs) IsZero() bool {
 	return a.Errno == 0 && a.ErrnoName == "" && a.Op == "" && a.Net == "" && a.Addr == "" &&
 		a.Source == "" && a.Host == "" && !a.Timeout && !a.Temporary && !a.NotFound &&
 		a.H2Code == "" && a.H2StreamID == 0 && a.H2LastStreamID == 0 && a.H2Debug == "" &&
-		!a.H2Remote && !a.H2GoAway && !a.H2Unprocessed && a.HTTPStatus == 0 && a.RetryAfter == 0 && a.Format == "" &&
+		!a.H2Remote && !a.H2GoAway && !a.H2Unprocessed && a.HTTPStatus == 0 &&
+		a.ErrorCode == "" && a.GRPCCode == "" && a.RetryAfter == 0 && a.Format == "" &&
 		a.Offset == 0 && a.Entry == "" && a.Kind == "" && a.Transient == nil && len(a.Extra) == 0
 }
 

@@ -74,33 +74,73 @@
 // # Text
 //
 // FromText builds a Chain from a message alone, and the text fallback uses
-// the same parser. A text that has a "Caused by:" line (or miette's "╰─▶"
-// arrows), or a line after the first that starts with "caused by:" in any
-// case or with rustup's "info: caused by:", is a report, as anyhow, cargo,
-// uv and rustup print them: the first line, without "error: ", is the
-// root, and each cause is a layer whose Message and Own are its text. The
-// unindented "info:" and "warning:" lines a tool logs around a report,
-// and its "help:", "note:" and "hint:" lines, are not layers. Other multi-line
-// texts are errors.Join or go-multierror lists: a root holding the whole
-// text, with each line a child. A single line is a Go message, divided at
-// ": " into layers, where layer i's Message is the text from its segment
-// to the end and its Own is the segment. A ": " does not divide inside
-// double quotes, backquotes, parentheses, brackets or braces (url.Error
-// quotes its URL); after a package prefix that is part of one error's
-// text ("x509", "tls", "http2", "http", "net/http", "gzip", "flate",
-// "zlib", "zstd", "archive/tar", "archive/zip", and "exec", as in
-// *exec.Error's `exec: "tar": executable file not found in $PATH`); after
-// "stream error" or "connection error"; or after "lookup host [on
-// server]", the text of a *net.DNSError. The "; " before an
-// http2.StreamError's cause divides too, except before its "received from
-// peer" marker. A ": " before a bare number that ends the text does not
-// divide: the number is a status or code ("exit status: 2", curl's "The
-// requested URL returned error: 503") and says nothing as a layer of its
-// own; nor does one after curl's "URL returned error", which older curls
-// follow with the status and its reason ("404 Not Found"). Unbalanced
-// quotes or brackets are ignored rather than allowed to hide the rest of
-// a message. Colons in addresses ("127.0.0.1:80", "[::1]:80") are not
-// followed by a space and never divide.
+// the same parser. Pasted text is cleaned first: a byte-order mark, CR
+// line ends, ANSI colours and other control characters go. Then each
+// line loses what loggers put before a message: timestamps (RFC 3339,
+// Go's log package, syslog), klog headers, levels in capitals ("ERROR",
+// "[WARN]"), short bracketed tags ("[main]"), npm's "npm ERR!", GitHub
+// Actions' "##[error]"; a logfmt line becomes its msg and err. Curl's and
+// cargo's "[28]" and Python's "[Errno 104]" are kept.
+//
+// The text is then read by its form:
+//
+//   - An error body: a JSON error object (its status, code, gRPC status,
+//     retryDelay or retryAfter, message — also inside "error", "errors"
+//     and Google's "details"), an HTML error page (its title and first
+//     heading, the status they name: "503 Service Temporarily
+//     Unavailable", Cloudflare's "Error code 522") or an XML error (S3's
+//     and Azure's <Code> and <Message>). The body's layer carries what its
+//     fields say in Attrs, and its message is parsed as a child. JSON that
+//     names no error is a text like any other.
+//   - A Python traceback: each "Traceback (most recent call last):" block
+//     ends with an exception; the last is the root and the first, which
+//     Python prints first, the deepest cause ("During handling of the
+//     above exception…", "The above exception was the direct cause…").
+//     Frames are dropped.
+//   - A Node.js error: its "Name: message" line, frames dropped, and the
+//     properties node prints in braces: code (an errno name, or an API
+//     code such as ENOTFOUND or UND_ERR_SOCKET), syscall, hostname,
+//     status; a "[cause]:" is a child, and so are an AggregateError's
+//     errors.
+//   - A report that names its causes. A text that has a "Caused by:"
+//     line, a JVM stack trace, Gradle's "What went wrong:" (its "> "
+//     lines are the causes), box-drawn cause lines ("├─▶", "└── caused
+//     by:"), or a line after the first that starts with "caused by:" in
+//     any case or with rustup's "info: caused by:", is read as anyhow,
+//     cargo, uv, rustup and the JVM print them: the first line, without
+//     "error: " or "Exception in thread "main" ", is the root, and each
+//     cause is a layer whose Message and Own are its text. Frames ("at
+//     …(File.java:12)", "... 3 more") and "Suppressed:" exceptions are
+//     dropped, and so are the unindented "info:" and "warning:" lines a
+//     tool logs around a report and its "help:", "note:" and "hint:" lines.
+//   - A list: errors.Join and go-multierror print one error a line; a
+//     root holds the whole text, and each line is a child.
+//   - A log: a text of more than 40 lines, or of lines that are not all
+//     errors, is searched from its end for the last block of error lines
+//     (an error level, an error word, or something the recognisers know)
+//     with the lines that continue it (indented lines, frames, causes),
+//     and that block is read by its form. A log with no error line is read
+//     as a list of its last lines.
+//   - One line: a Go message, divided at ": " into layers, where layer i's
+//     Message is the text from its segment to the end and its Own is the
+//     segment.
+//
+// A ": " does not divide inside double quotes, backquotes, parentheses,
+// brackets or braces (url.Error quotes its URL); after a package prefix
+// that is part of one error's text ("x509", "tls", "http2", "http",
+// "net/http", "gzip", "flate", "zlib", "zstd", "archive/tar",
+// "archive/zip", and "exec", as in *exec.Error's `exec: "tar": executable
+// file not found in $PATH`); after "stream error" or "connection error";
+// or after "lookup host [on server]", the text of a *net.DNSError. The
+// "; " before an http2.StreamError's cause divides too, except before its
+// "received from peer" marker. A ": " before a bare number that ends the
+// text does not divide: the number is a status or code ("exit status: 2",
+// curl's "The requested URL returned error: 503") and says nothing as a
+// layer of its own; nor does one after curl's "URL returned error", which
+// older curls follow with the status and its reason ("404 Not Found").
+// Unbalanced quotes or brackets are ignored rather than allowed to hide
+// the rest of a message. Colons in addresses ("127.0.0.1:80", "[::1]:80")
+// are not followed by a space and never divide.
 //
 // # Recognisers
 //

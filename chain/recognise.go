@@ -66,6 +66,16 @@ var recognisers = [...]recogniser{
 		}
 		return w
 	}},
+	{"errno-name", recogniseErrnoName, func() []string {
+		var w []string
+		for _, e := range errnos {
+			w = append(w, e.name)
+		}
+		for _, e := range winsockNames {
+			w = append(w, e.name)
+		}
+		return w
+	}},
 	{"curl", recogniseCurl, nil},
 	{"certificate", recogniseCertificate, func() []string {
 		return append([]string{"x509: ", "tls: failed to verify certificate"}, certificateTexts[:]...)
@@ -269,6 +279,8 @@ var dnsTexts = [...]struct {
 	notFound bool
 }{
 	{"no such host", true},
+	{"EAI_NONAME", true},
+	{"EAI_AGAIN", false},
 	{"name or service not known", true},
 	{"nodename nor servname provided, or not known", true},
 	{"temporary failure in name resolution", false},
@@ -421,6 +433,59 @@ func recogniseErrno(t text, a *Attrs) bool {
 	}
 	a.Errno, a.ErrnoName = int(e.errno), e.name
 	return true
+}
+
+// winsockNames are the Windows Sockets names of the errnos that matter,
+// as .NET, Python and Rust print them on Windows.
+var winsockNames = [...]struct{ name, errno string }{
+	{"WSAECONNRESET", "ECONNRESET"},
+	{"WSAECONNREFUSED", "ECONNREFUSED"},
+	{"WSAECONNABORTED", "ECONNABORTED"},
+	{"WSAETIMEDOUT", "ETIMEDOUT"},
+	{"WSAEHOSTUNREACH", "EHOSTUNREACH"},
+	{"WSAENETUNREACH", "ENETUNREACH"},
+	{"WSAENETDOWN", "ENETDOWN"},
+	{"WSAENETRESET", "ENETRESET"},
+	{"WSAEADDRINUSE", "EADDRINUSE"},
+}
+
+// "read ECONNRESET", "errno ETIMEDOUT", "WSAECONNRESET": an errno named by
+// its symbol, as Node.js, npm and C programs print it. The symbol must be
+// a word of its own, in capitals.
+func recogniseErrnoName(t text, a *Attrs) bool {
+	if a.ErrnoName != "" {
+		return false
+	}
+	s := t.s
+	for i := 0; i < len(s); i++ {
+		if s[i] != 'E' && s[i] != 'W' || i > 0 && isWordByte(s[i-1]) {
+			continue
+		}
+		j := i
+		for j < len(s) && (s[j] >= 'A' && s[j] <= 'Z' || s[j] == '_') {
+			j++
+		}
+		if j < len(s) && isWordByte(s[j]) {
+			continue
+		}
+		name := s[i:j]
+		for _, w := range winsockNames {
+			if w.name == name {
+				name = w.errno
+			}
+		}
+		if e, ok := ErrnoByName(name); ok {
+			a.Errno, a.ErrnoName = int(e), name
+			return true
+		}
+		i = j
+	}
+	return false
+}
+
+// isWordByte reports whether b can be part of a word.
+func isWordByte(b byte) bool {
+	return b == '_' || '0' <= b && b <= '9' || 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z'
 }
 
 // curlCodes are the curl error codes (CURLcode) that name a failure, and

@@ -34,6 +34,8 @@ func TestRecognisers(t *testing.T) {
 		// "curl n" in prose is not a code: it needs an error's context.
 		"retrying curl 5 times", "ran curl 6 times", "step 3 (curl 7 attempts) ok", "RPC ok; curl 56 x", "notcurl: (6) x",
 		"RPC failed; HTTP x curl 56 Recv failure",
+		// Errno names are words in capitals.
+		"XECONNRESET", "ECONNRESETS", "econnreset happened", "EFOO",
 		// Code 22 names its kind only through a status.
 		"(22) The requested URL returned error", "(22) The requested URL returned error: 5030", "(22) The requested URL returned error: 999",
 		"(22) HTTP response code said error"} {
@@ -92,6 +94,11 @@ func recogniserCases() map[string][]recogniserCase {
 			{"Connection refused (os error 111)", Attrs{Errno: int(errnoNumber("ECONNREFUSED")), ErrnoName: "ECONNREFUSED"}},
 			{"too many open files in system", Attrs{Errno: int(errnoNumber("ENFILE")), ErrnoName: "ENFILE"}},
 			{"no space left on device", Attrs{Errno: int(errnoNumber("ENOSPC")), ErrnoName: "ENOSPC"}},
+		},
+		"errno-name": {
+			{"read ECONNRESET", Attrs{Errno: errnoNumber("ECONNRESET"), ErrnoName: "ECONNRESET"}},
+			{"connect ETIMEDOUT 10.0.0.1:443", Attrs{Errno: errnoNumber("ETIMEDOUT"), ErrnoName: "ETIMEDOUT"}},
+			{"An existing connection was closed (WSAECONNRESET)", Attrs{Errno: errnoNumber("ECONNRESET"), ErrnoName: "ECONNRESET"}},
 		},
 		"curl": {
 			{"(28) Timeout was reached", Attrs{Timeout: true, Kind: "timeout"}},

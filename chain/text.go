@@ -1,11 +1,16 @@
 package chain
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // FromText builds a Chain from an error message alone, with the default
 // caps: a Go message "a: b: c", a multi-line errors.Join or go-multierror
-// message, or a report ("error: …" then "Caused by: …" lines, as anyhow,
-// cargo and uv print, or "info: caused by: …" lines, as rustup prints).
+// message, a report ("error: …" then "Caused by: …" lines, as anyhow,
+// cargo and uv print, or "info: caused by: …" lines, as rustup prints), a
+// JVM or Gradle report, a Python traceback, a Node.js error, a JSON, HTML
+// or XML error body, or a log in which the error is to be found.
 // See the package documentation for the splitting rule. Every layer has
 // Type "" and, below the root, Via "text"; the recognisers fill in Attrs
 // from the words. Errno numbers are this platform's, recorded in GOOS and
@@ -83,21 +88,14 @@ func (tc *textChain) add(msg, own string, parent, depth int, via Via) {
 // parseText parses s into layers, choosing the form by its shape.
 func parseText(s string, caps textCaps) textChain {
 	tc := textChain{rec: caps.recognisers}
-	s = strings.TrimSpace(s)
+	s = strings.TrimSpace(cleanText(s))
 	if s == "" || caps.maxLayers <= 0 || caps.maxDepth <= 0 {
 		if s != "" {
 			tc.truncate(TruncatedLayers)
 		}
 		return tc
 	}
-	switch {
-	case isReport(s):
-		parseReport(&tc, s, caps)
-	case strings.Contains(s, "\n"):
-		parseLines(&tc, s, caps)
-	default:
-		parseGo(&tc, s, -1, 0, ViaRoot, caps)
-	}
+	parseForm(&tc, s, -1, 0, ViaRoot, caps)
 	return tc
 }
 
@@ -136,12 +134,16 @@ func parseGo(tc *textChain, s string, parent, depth int, via Via, caps textCaps)
 
 // parseLines reads a multi-line message as a list of sibling errors, the
 // way errors.Join ("a\nb") and go-multierror ("2 errors occurred:\n\t* a")
-// print them: a root holding the whole text, and each line parsed as a Go
-// message below it.
-func parseLines(tc *textChain, s string, caps textCaps) {
-	// The root speaks only through its children: its Own is never
+// print them: a layer holding the whole text, and each line parsed as a
+// Go message below it.
+func parseLines(tc *textChain, s string, parent, depth int, via Via, caps textCaps) {
+	if !tc.room(caps, depth) {
+		return
+	}
+	// The layer speaks only through its children: its Own is never
 	// recognised.
-	tc.add(s, "", -1, 0, ViaRoot)
+	tc.add(s, "", parent, depth, via)
+	at := len(tc.layers) - 1
 	lines := strings.Split(s, "\n")
 	header := ""
 	if isMultierrorHeader(strings.TrimSpace(lines[0])) {
@@ -158,17 +160,17 @@ func parseLines(tc *textChain, s string, caps textCaps) {
 			tc.truncate(TruncatedWidth)
 			break
 		}
-		if !tc.room(caps, 1) {
+		if !tc.room(caps, depth+1) {
 			break
 		}
-		parseGo(tc, line, 0, 1, ViaMulti, caps)
+		parseGo(tc, line, at, depth+1, ViaMulti, caps)
 		kids++
 	}
 	switch {
 	case kids == 1 && header == "":
-		tc.layers[0].Own = ownText(s, tc.layers[1].Message)
+		tc.layers[at].Own = ownText(s, tc.layers[at+1].Message)
 	case kids == 1 || header != "":
-		tc.layers[0].Own = header
+		tc.layers[at].Own = header
 	}
 }
 
@@ -182,11 +184,12 @@ func isMultierrorHeader(s string) bool {
 }
 
 // isReport recognises a report that names its causes: a "Caused by:"
-// (anyhow, cargo, uv) anywhere, miette's tree arrows (uv's newer output),
-// or a line after the first that starts with "caused by:" in any case,
-// possibly after "info: " (rustup's older output).
+// (anyhow, cargo, uv, Java) anywhere, miette's tree arrows (uv's newer
+// output) or other box-drawn cause lines, Gradle's "What went wrong:", a
+// Java stack trace, or a line after the first that starts with "caused
+// by:" in any case, possibly after "info: " (rustup's older output).
 func isReport(s string) bool {
-	if strings.Contains(s, "Caused by:") || strings.Contains(s, "╰─▶") {
+	if strings.Contains(s, "Caused by:") || strings.Contains(s, "╰─▶") || strings.Contains(s, "* What went wrong:") {
 		return true
 	}
 	first, rest, ok := strings.Cut(s, "\n")
@@ -195,11 +198,37 @@ func isReport(s string) bool {
 		return false
 	}
 	for line := range strings.SplitSeq(rest, "\n") {
-		if _, ok := cutCause(strings.TrimSpace(line)); ok {
+		line = strings.TrimSpace(line)
+		if _, ok := cutCause(line); ok {
+			return true
+		}
+		if isJavaFrame(line) {
+			return true
+		}
+		if _, ok := cutArrow(line); ok {
 			return true
 		}
 	}
 	return false
+}
+
+// isJavaFrame recognises a JVM stack frame, "at pkg.Class.method(File.java:12)",
+// and the "... 12 more" that stands for frames already printed.
+func isJavaFrame(line string) bool {
+	if rest, ok := strings.CutPrefix(line, "... "); ok {
+		return strings.HasSuffix(rest, " more") || strings.HasSuffix(rest, " omitted")
+	}
+	rest, ok := strings.CutPrefix(line, "at ")
+	if !ok || !strings.HasSuffix(rest, ")") {
+		return false
+	}
+	i := strings.IndexByte(rest, '(')
+	if i <= 0 || strings.Contains(rest[:i], " ") {
+		return false
+	}
+	frame := rest[i:]
+	return strings.Contains(frame, ".java:") || strings.Contains(frame, ".kt:") || strings.Contains(frame, ".scala:") ||
+		frame == "(Native Method)" || frame == "(Unknown Source)" || strings.Contains(frame, ".groovy:")
 }
 
 // parseReport reads a report into a linear chain. The root is its first
@@ -213,12 +242,25 @@ func isReport(s string) bool {
 // lines are joined to it with "\n"; "help:", "note:" and "hint:" lines,
 // and unindented "info:" and "warning:" lines that name no cause, are
 // dropped.
-func parseReport(tc *textChain, s string, caps textCaps) {
+func parseReport(tc *textChain, s string, parent, depth int, via Via, caps textCaps) {
 	var (
-		texts    []string
-		inHeader bool // after a bare "Caused by:"
-		open     bool // the last cause may take continuation lines
+		texts      []string
+		inHeader   bool // after a bare "Caused by:"
+		open       bool // the last cause may take continuation lines
+		suppressed = -1 // the indentation of a Java "Suppressed:" being skipped
+		gradle     bool // "> " marks a cause
 	)
+	if _, after, ok := strings.Cut(s, "* What went wrong:"); ok {
+		gradle = true
+		// Gradle: the failure and its "> " causes, up to the advice.
+		s = after
+		for _, end := range [...]string{"\n* Try:", "\n* Exception is:", "\n* Get more help", "\nBUILD FAILED"} {
+			if i := strings.Index(s, end); i >= 0 {
+				s = s[:i]
+			}
+		}
+		s = strings.TrimSpace(s)
+	}
 	skip := leadingLogLines(s)
 	for raw := range strings.SplitSeq(s, "\n") {
 		if skip > 0 {
@@ -226,10 +268,24 @@ func parseReport(tc *textChain, s string, caps textCaps) {
 			continue
 		}
 		line := strings.TrimSpace(raw)
-		indented := line != "" && raw[0] != line[0]
+		indent := len(raw) - len(strings.TrimLeft(raw, " \t"))
+		indented := line != "" && indent > 0
+		if suppressed >= 0 {
+			if line == "" || indent > suppressed {
+				continue
+			}
+			suppressed = -1
+		}
 		switch {
 		case line == "":
 			open = false
+			continue
+		case isJavaFrame(line):
+			// Where, not what: the frames say nothing a retry depends on.
+			open = false
+			continue
+		case strings.HasPrefix(line, "Suppressed: "):
+			suppressed, open = indent, false
 			continue
 		case len(texts) == 0:
 			texts = append(texts, stripReportPrefix(line))
@@ -253,6 +309,11 @@ func parseReport(tc *textChain, s string, caps textCaps) {
 			inHeader, open = false, true
 			continue
 		}
+		if rest, ok := strings.CutPrefix(line, "> "); ok && gradle {
+			texts = append(texts, strings.TrimSpace(rest))
+			inHeader, open = false, true
+			continue
+		}
 		if inHeader && indented {
 			if rest, ok := cutNumbered(line); ok {
 				texts = append(texts, rest)
@@ -270,14 +331,14 @@ func parseReport(tc *textChain, s string, caps textCaps) {
 		}
 	}
 	for i, t := range texts {
-		via := ViaText
+		v, p := ViaText, len(tc.layers)-1
 		if i == 0 {
-			via = ViaRoot
+			v, p = via, parent
 		}
-		if !tc.room(caps, i) {
+		if !tc.room(caps, depth+i) {
 			return
 		}
-		tc.add(t, t, i-1, i, via)
+		tc.add(t, t, p, depth+i, v)
 	}
 }
 
@@ -323,8 +384,14 @@ func cutCause(line string) (string, bool) {
 	return strings.TrimSpace(line[len(marker):]), true
 }
 
-// stripReportPrefix removes the severity that starts a report's first line.
+// stripReportPrefix removes the severity that starts a report's first
+// line, and the JVM's "Exception in thread "main" ".
 func stripReportPrefix(line string) string {
+	if rest, ok := strings.CutPrefix(line, "Exception in thread \""); ok {
+		if _, after, ok := strings.Cut(rest, "\" "); ok {
+			return strings.TrimSpace(after)
+		}
+	}
 	for _, p := range []string{"error: ", "Error: ", "ERROR: ", "× ", "x "} {
 		if rest, ok := strings.CutPrefix(line, p); ok {
 			return strings.TrimSpace(rest)
@@ -333,20 +400,35 @@ func stripReportPrefix(line string) string {
 	return line
 }
 
-// isArrow recognises a miette cause line.
+// isArrow recognises a cause line drawn as a tree.
 func isArrow(line string) bool {
 	_, ok := cutArrow(line)
 	return ok
 }
 
-// cutArrow strips miette's "├─▶" and "╰─▶" cause markers.
+// cutArrow strips the marks that draw causes as a tree: miette's "├─▶"
+// and "╰─▶", box-drawing characters with dashes and arrows after them
+// ("└─ ", "╰──> "), and a "caused by:" after them.
 func cutArrow(line string) (string, bool) {
-	for _, p := range []string{"├─▶", "╰─▶"} {
-		if rest, ok := strings.CutPrefix(line, p); ok {
-			return strings.TrimSpace(rest), true
+	rest := line
+	if r, size := utf8.DecodeRuneInString(rest); r >= 0x2500 && r <= 0x257f {
+		rest = rest[size:]
+		for rest != "" {
+			r, size := utf8.DecodeRuneInString(rest)
+			if r >= 0x2500 && r <= 0x257f || r == '▶' || r == '►' || r == '→' || r == '>' || r == '-' {
+				rest = rest[size:]
+				continue
+			}
+			break
 		}
+	} else {
+		return "", false
 	}
-	return "", false
+	rest = strings.TrimSpace(rest)
+	if c, ok := cutCause(rest); ok {
+		rest = c
+	}
+	return rest, rest != ""
 }
 
 // cutNumbered strips anyhow's "0: " cause numbering.

@@ -116,9 +116,16 @@ func TestFromTextCaps(t *testing.T) {
 	assert.Equal(t, chain.TruncatedMessage, c.Truncated)
 	assert.Equal(t, "0123456789", c.Layers[0].Message)
 
-	lines := strings.Repeat("x\n", 1000)
+	lines := strings.Repeat("unexpected EOF\n", 1000)
 	c = chain.FromText(lines)
 	assert.Equal(t, chain.TruncatedWidth, c.Truncated)
+	assertTree(t, c)
+
+	// A log with no error in it is read as a list of its last lines.
+	c = chain.FromText(strings.Repeat("x\n", 1000) + "last")
+	require.NotEmpty(t, c.Layers)
+	assert.Len(t, c.Layers, 1+chain.DefaultMaxWidth)
+	assert.Equal(t, "last", c.Layers[len(c.Layers)-1].Message)
 	assertTree(t, c)
 
 	assert.Empty(t, chain.FromText("  \n ").Layers)

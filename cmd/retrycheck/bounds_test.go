@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/faultline-go/faultline/chain"
+	"github.com/faultline-go/faultline/classify"
 	"github.com/faultline-go/faultline/policy"
 )
 
@@ -69,6 +70,33 @@ func TestLargeText(t *testing.T) {
 	assert.Equal(t, first, fs[0].dump.Chain.Layers[0].Message[:len(first)])
 }
 
+// TestLongLogInput: a text over the text bound is a log, read through
+// with its header and the tail where its error is; the lines in between
+// are dropped, whatever their size.
+func TestLongLogInput(t *testing.T) {
+	small := inputBounds{line: 4 << 10, document: 8 << 10, text: 2 << 10}
+	var b strings.Builder
+	b.WriteString("# expect: retry\n# flags: --phase body\n")
+	for b.Len() < 40<<10 {
+		b.WriteString("2024-05-01T10:00:00Z INFO compiling, nothing wrong here\n")
+	}
+	b.WriteString("2024-05-01T10:00:09Z ERROR fetch: read tcp 10.0.0.1:5->10.0.0.2:443: read: connection reset by peer\n")
+	b.WriteString("2024-05-01T10:00:09Z INFO cleaning up\n")
+	var fs []*failure
+	var errs []error
+	rd := &reader{bounds: small, onError: func(err error) { errs = append(errs, err) }}
+	require.NoError(t, rd.read("ci.log", strings.NewReader(b.String()), func(f *failure) error {
+		fs = append(fs, f)
+		return nil
+	}))
+	require.Empty(t, errs)
+	require.Len(t, fs, 1)
+	assert.Equal(t, formText, fs[0].form)
+	require.NotNil(t, fs[0].expect, "the header at the start of a log is read")
+	assert.Equal(t, policy.Phase("body"), fs[0].dump.State.Phase)
+	assert.Equal(t, "ECONNRESET", classify.Classify(fs[0].dump.Chain).Errno)
+}
+
 // padTo returns doc grown to exactly n bytes by spaces inserted after its
 // first line break, or its first byte when it is one line (inside the JSON
 // object, where they mean nothing).
@@ -108,7 +136,7 @@ func boundCases(t *testing.T) []boundCase {
 		{"json-line", func(n int) string { return padTo(t, line, n) + "\n" + line + "\n" }, ln, formDump, "line longer than the limit", 1},
 		{"json-line-crlf", func(n int) string { return line + "\r\n" + padTo(t, line, n) + "\r\n" + line + "\r\n" }, ln, formDump, "line longer than the limit", 2},
 		{"json-line-last", func(n int) string { return line + "\n" + padTo(t, line, n) }, ln, formDump, "line longer than the limit", 1},
-		{"text", func(n int) string { return text + strings.Repeat("-", n-len(text)) }, func(b inputBounds) int { return b.text }, formText, "text larger than", 0},
+		{"log", func(n int) string { return text + strings.Repeat("-", n-len(text)) }, func(b inputBounds) int { return b.log }, formText, "log larger than", 0},
 	}
 }
 
@@ -147,7 +175,7 @@ func checkBound(t *testing.T, tc boundCase, b inputBounds, workers int) {
 func TestInputBounds(t *testing.T) {
 	for _, tc := range boundCases(t) {
 		switch tc.name {
-		case "document", "json-line", "text":
+		case "document", "json-line", "log":
 		default:
 			continue // the edges are tried on small bounds below
 		}

@@ -3,11 +3,13 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/faultline-go/faultline/chain"
@@ -26,20 +28,31 @@ const (
 	// line (an indented dump as policy.WriteDump writes it), which is
 	// read whole: the whole input, leading blank lines included.
 	maxDocument = 16 << 20
-	// maxText bounds an input of error text, read whole.
+	// maxText bounds an input of error text read whole. A longer text is
+	// a log: it is read through, up to maxLog bytes, keeping its first
+	// maxText bytes for the header and the last maxText bytes, where the
+	// error that ended the run is.
 	maxText = 1 << 20
+	// maxLog bounds an input of error text read as a log.
+	maxLog = 64 << 20
+	// binaryProbe is how much of a text is looked at to tell it is not
+	// text at all.
+	binaryProbe = 8 << 10
 )
 
 // inputBounds are the bounds a reader applies; the zero value means the
 // constants above. Tests lower them to try the edges cheaply; the
 // constants themselves are tested once each.
 type inputBounds struct {
-	line, document, text int
+	line, document, text, log int
 }
 
 func (b inputBounds) orDefault() inputBounds {
 	if b == (inputBounds{}) {
-		return inputBounds{line: maxLine, document: maxDocument, text: maxText}
+		return inputBounds{line: maxLine, document: maxDocument, text: maxText, log: maxLog}
+	}
+	if b.log == 0 {
+		b.log = 64 * b.text
 	}
 	return b
 }
@@ -146,11 +159,29 @@ func (rd *reader) read(name string, r io.Reader, fn func(*failure) error) error 
 	}
 	if trimmed := bytes.TrimLeft(first, " \t\r\ufeff"); len(trimmed) > 0 && trimmed[0] == '{' {
 		if json.Valid(first) {
-			return rd.readLines(name, br, first, lineNo, fn)
+			if isRecord(first) {
+				return rd.readLines(name, br, first, lineNo, fn)
+			}
+			// A JSON error body or a JSON log line, pasted: text.
+			return rd.readText(name, br, first, int64(rd.bounds.text)-consumed(), consumed, fn)
 		}
 		return rd.readDocument(name, br, first, lineNo, int64(rd.bounds.document)-consumed(), fn)
 	}
-	return rd.readText(name, br, first, int64(rd.bounds.text)-consumed(), fn)
+	return rd.readText(name, br, first, int64(rd.bounds.text)-consumed(), consumed, fn)
+}
+
+// isRecord reports whether a JSON object is a dump or a chain: it has a
+// "chain" or a "layers". Any other object is text that happens to be
+// JSON, such as an API's error body.
+func isRecord(data []byte) bool {
+	var probe struct {
+		Chain  json.RawMessage `json:"chain"`
+		Layers json.RawMessage `json:"layers"`
+	}
+	if json.Unmarshal(data, &probe) != nil {
+		return false
+	}
+	return probe.Chain != nil || probe.Layers != nil
 }
 
 // inputCounter counts the bytes read from r.
@@ -237,6 +268,11 @@ func (rd *reader) readDocument(name string, br *bufio.Reader, first []byte, line
 	// Keep the skipped blank lines so that positions match the file.
 	doc := append(bytes.Repeat([]byte("\n"), lineNo-1), first...)
 	doc = append(append(doc, '\n'), rest...)
+	if !looksLikeRecords(doc) {
+		// Text that starts with "{": a JSON error body written over
+		// several lines, a Node.js object, a template.
+		return rd.decideText(name, doc, fn)
+	}
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	for n := 1; ; n++ {
 		var raw json.RawMessage
@@ -268,26 +304,152 @@ func (rd *reader) readDocument(name string, br *bufio.Reader, first []byte, line
 	}
 }
 
+// looksLikeRecords reports whether a JSON document that starts with "{"
+// holds dumps or chains, or was meant to: its first value is a record, or
+// it does not parse and names a "chain", "layers" or "schema". Anything
+// else is text.
+func looksLikeRecords(doc []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	var raw json.RawMessage
+	if err := dec.Decode(&raw); err == nil {
+		return isRecord(raw)
+	}
+	return bytes.Contains(doc, []byte(`"chain"`)) || bytes.Contains(doc, []byte(`"layers"`)) || bytes.Contains(doc, []byte(`"schema"`))
+}
+
 // readText reads error text, with its optional header; limit is how many
-// more bytes the input may hold.
-func (rd *reader) readText(name string, br *bufio.Reader, first []byte, limit int64, fn func(*failure) error) error {
+// more bytes the input may hold before it is a log, and consumed how many
+// it has given so far.
+func (rd *reader) readText(name string, br *bufio.Reader, first []byte, limit int64, consumed func() int64, fn func(*failure) error) error {
 	rest, ok, err := readRest(br, limit)
 	if err != nil {
 		rd.onError(&inputError{Name: name, Err: err})
 		return nil
 	}
-	if !ok {
-		rd.onError(&inputError{Name: name, Err: fmt.Errorf("text larger than %d bytes is not one error", rd.bounds.text)})
+	data := append(append(first, '\n'), rest...)
+	if ok {
+		return rd.decideText(name, data, fn)
+	}
+	// A log: read on, keeping the head (for the header) and the tail.
+	head := data[:min(len(data), rd.bounds.text)]
+	tail, err := readTail(br, data, rd.bounds.text, int64(rd.bounds.log)-consumed(), rd.bounds.log)
+	if err != nil {
+		rd.onError(&inputError{Name: name, Err: err})
 		return nil
 	}
-	text := string(first) + "\n" + string(rest)
+	if err := checkText(head); err != nil {
+		rd.onError(&inputError{Name: name, Err: err})
+		return nil
+	}
+	h, _, herr := parseHeader(string(head))
+	if herr != nil {
+		rd.onError(&inputError{Name: name, Line: h.errLine, Err: herr})
+		return nil
+	}
+	// The tail starts at a line of its own.
+	if i := bytes.IndexByte(tail, '\n'); i >= 0 {
+		tail = tail[i+1:]
+	}
+	return rd.decideTextWith(name, h, string(tail), fn)
+}
+
+// readTail reads the rest of br after data, keeping the last keep bytes;
+// it refuses more than remaining bytes, which would make the input larger
+// than bound.
+func readTail(br *bufio.Reader, data []byte, keep int, remaining int64, bound int) ([]byte, error) {
+	buf := data
+	var read int64
+	chunk := make([]byte, 64<<10)
+	for {
+		n, err := br.Read(chunk)
+		read += int64(n)
+		if read > remaining {
+			return nil, fmt.Errorf("log larger than %d bytes", bound)
+		}
+		buf = append(buf, chunk[:n]...)
+		if len(buf) > 2*keep {
+			buf = append(buf[:0:0], buf[len(buf)-keep:]...)
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if len(buf) > keep {
+		buf = buf[len(buf)-keep:]
+	}
+	return buf, nil
+}
+
+// checkText refuses input that is not text: a NUL byte, or mostly bytes
+// that text does not hold, in its first binaryProbe bytes. UTF-16 with a
+// byte-order mark is text, and is decoded before this check.
+func checkText(data []byte) error {
+	probe := data[:min(len(data), binaryProbe)]
+	if i := bytes.IndexByte(probe, 0); i >= 0 {
+		return fmt.Errorf("binary input (a NUL byte at offset %d): not error text, a dump or JSON Lines", i)
+	}
+	odd := 0
+	for len(probe) > 0 {
+		r, size := utf8.DecodeRune(probe)
+		if r == utf8.RuneError && size <= 1 || r < 0x20 && r != '\n' && r != '\r' && r != '\t' && r != '\f' && r != 0x1b {
+			odd++
+		}
+		probe = probe[size:]
+	}
+	if n := min(len(data), binaryProbe); n > 0 && odd*10 > n {
+		return fmt.Errorf("binary input (%d of its first %d bytes are not text): not error text, a dump or JSON Lines", odd, n)
+	}
+	return nil
+}
+
+// fromUTF16 decodes text saved as UTF-16 with a byte-order mark, as
+// Windows tools (PowerShell's redirections) write it, and reports whether
+// it was.
+func fromUTF16(data []byte) ([]byte, bool) {
+	var order binary.ByteOrder
+	switch {
+	case bytes.HasPrefix(data, []byte{0xff, 0xfe}):
+		order = binary.LittleEndian
+	case bytes.HasPrefix(data, []byte{0xfe, 0xff}):
+		order = binary.BigEndian
+	default:
+		return data, false
+	}
+	data = data[2:]
+	units := make([]uint16, len(data)/2)
+	for i := range units {
+		units[i] = order.Uint16(data[2*i:])
+	}
+	return []byte(string(utf16.Decode(units))), true
+}
+
+// decideText reads data, a whole text with its optional header.
+func (rd *reader) decideText(name string, data []byte, fn func(*failure) error) error {
+	data, _ = fromUTF16(bytes.TrimLeft(data, "\n"))
+	if err := checkText(data); err != nil {
+		rd.onError(&inputError{Name: name, Err: err})
+		return nil
+	}
+	text := string(data)
 	if !utf8.ValidString(text) {
 		text = strings.ToValidUTF8(text, "\uFFFD")
 	}
+	text = strings.TrimPrefix(text, "\ufeff")
 	h, body, err := parseHeader(text)
 	if err != nil {
 		rd.onError(&inputError{Name: name, Line: h.errLine, Err: err})
 		return nil
+	}
+	return rd.decideTextWith(name, h, body, fn)
+}
+
+// decideTextWith builds the failure of an error text and its header.
+func (rd *reader) decideTextWith(name string, h header, body string, fn func(*failure) error) error {
+	if !utf8.ValidString(body) {
+		body = strings.ToValidUTF8(body, "\uFFFD")
 	}
 	if strings.TrimSpace(body) == "" {
 		rd.onError(&inputError{Name: name, Err: errors.New("no error text after the header")})

@@ -6,10 +6,12 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"unicode/utf16"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/faultline-go/faultline/classify"
 	"github.com/faultline-go/faultline/policy"
 )
 
@@ -108,7 +110,8 @@ func TestLocatedErrors(t *testing.T) {
 		{"testdata/inputs/broken-doc.json", 0, []string{
 			`testdata/inputs/broken-doc.json:6:75: invalid JSON: invalid character '}' looking for beginning of object key string`,
 		}},
-		{"testdata/inputs/not-a-dump.json", 0, []string{`testdata/inputs/not-a-dump.json:1: neither a dump`}},
+		// JSON that is no dump or chain is text: an API's error body.
+		{"testdata/inputs/not-a-dump.json", 1, nil},
 		{"testdata/inputs/empty.txt", 0, []string{"testdata/inputs/empty.txt: empty input"}},
 		{"testdata/inputs/bad-header.txt", 0, []string{`testdata/inputs/bad-header.txt:1: header: expect "sideways"`}},
 	}
@@ -245,5 +248,67 @@ func TestStateFlagsCheck(t *testing.T) {
 		sf.register(fs)
 		require.NoError(t, fs.Parse(args))
 		assert.Error(t, sf.check(), "%q", args)
+	}
+}
+
+// utf16 encodes s as UTF-16 with a byte-order mark, as PowerShell's
+// redirections save text.
+func utf16Text(s string, big bool) string {
+	var b []byte
+	if big {
+		b = []byte{0xfe, 0xff}
+	} else {
+		b = []byte{0xff, 0xfe}
+	}
+	for _, u := range utf16.Encode([]rune(s)) {
+		if big {
+			b = append(b, byte(u>>8), byte(u))
+		} else {
+			b = append(b, byte(u), byte(u>>8))
+		}
+	}
+	return string(b)
+}
+
+// TestTextEncodings: what is text is read whatever its dress — a
+// byte-order mark, UTF-16, an error body in JSON — and what is not text
+// is refused, saying so.
+func TestTextEncodings(t *testing.T) {
+	tests := []struct {
+		name  string
+		in    string
+		kind  string
+		err   string
+		check func(t *testing.T, f *failure)
+	}{
+		{"UTF-8 byte-order mark", "\ufeffunexpected EOF\n", "unexpected_eof", "", nil},
+		{"UTF-16LE", utf16Text("An existing connection was forcibly closed by the remote host.\r\n", false), "connection_reset", "", nil},
+		{"UTF-16BE", utf16Text("connection refused", true), "connection_refused", "", nil},
+		{"JSON error body", `{"error":{"code":503,"message":"The service is currently unavailable."}}`, "http_status", "", func(t *testing.T, f *failure) {
+			assert.Equal(t, 503, classify.Classify(f.dump.Chain).HTTP.Status)
+		}},
+		{"JSON body over lines", "{\n  \"message\": \"upstream connect error or disconnect/reset before headers. reset reason: connection termination\"\n}\n", "", "", nil},
+		{"NUL bytes", "PK\x03\x04\x14\x00\x00\x00", "", "binary input (a NUL byte at offset 5)", nil},
+		{"gzip", "\x1f\x8b\x08\x00\xb3\xf4\xc1\xe6\x02\xff\xed\xd2\x31\x0e\xc2\x30\x0c\x05\xd0", "", "binary input", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs, errs := readAll(t, "in", tt.in)
+			if tt.err != "" {
+				require.Len(t, errs, 1)
+				assert.ErrorContains(t, errs[0], tt.err)
+				assert.Empty(t, fs)
+				return
+			}
+			require.Empty(t, errs)
+			require.Len(t, fs, 1)
+			assert.Equal(t, formText, fs[0].form)
+			if tt.kind != "" {
+				assert.Equal(t, tt.kind, string(classify.Classify(fs[0].dump.Chain).Kind))
+			}
+			if tt.check != nil {
+				tt.check(t, fs[0])
+			}
+		})
 	}
 }
