@@ -282,6 +282,7 @@ type summary struct {
 	BytesServed int64  `json:"bytes_served"`
 	Attempts    int    `json:"attempts"`
 	Resumes     int    `json:"resumes"`
+	Refetches   int    `json:"refetches"`
 	Restarts    int    `json:"restarts"`
 	Files       int    `json:"files"`
 	Error       string `json:"error"`

@@ -79,7 +79,7 @@ pid %s;
 error_log %s warn;
 events { worker_connections 256; }
 http {
-	log_format faultline escape=json '{"request":{"method":"$request_method","uri":"$request_uri","proto":"$server_protocol","headers":{"Range":["$http_range"],"If-Range":["$http_if_range"]}},"status":$status,"size":$body_bytes_sent}';
+	log_format faultline escape=json '{"request":{"method":"$request_method","uri":"$request_uri","proto":"$server_protocol","headers":{"Range":["$http_range"],"If-Range":["$http_if_range"]}},"status":$status,"size":$body_bytes_sent,"ts":$msec,"duration":$request_time}';
 	access_log %s faultline;
 	client_body_temp_path %s;
 	default_type application/octet-stream;

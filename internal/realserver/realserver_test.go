@@ -154,6 +154,13 @@ func TestNginxFaults(t *testing.T) {
 		reqs, err := l.srv.WaitRequests(l.ctx, 3, 0)
 		require.NoError(t, err)
 		require.Len(t, reqs, 3)
+		for i, r := range reqs {
+			assert.WithinDuration(t, time.Now(), r.Start, time.Minute, "request %d: the log gives when it started", i)
+			if i > 0 {
+				assert.False(t, r.Start.Before(reqs[i-1].Start), "requests come in the order they started")
+			}
+		}
+		reqs[0].Start = time.Time{}
 		assert.Equal(t, realserver.Request{Method: "GET", URI: "/f", Proto: "HTTP/1.1", Status: 200, Size: size}, reqs[0])
 	})
 
@@ -246,6 +253,8 @@ func TestCaddyServesHTTP2(t *testing.T) {
 	reqs, err := s.WaitRequests(l.ctx, 2, 0)
 	require.NoError(t, err)
 	require.Len(t, reqs, 2)
+	assert.WithinDuration(t, time.Now(), reqs[0].Start, time.Minute, "Caddy's log gives when a request started")
+	assert.True(t, reqs[0].Start.Before(reqs[1].Start), "requests come in the order they started")
 	assert.Equal(t, "HTTP/2.0", reqs[1].Proto)
 	assert.Equal(t, "bytes=10-19", reqs[1].Range)
 	assert.Equal(t, etag, reqs[1].IfRange)

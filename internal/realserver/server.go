@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -183,6 +184,9 @@ type Request struct {
 	// Size is the body bytes the server wrote into the socket for this
 	// request: more than arrived when the connection was reset.
 	Size int64
+	// Start is when the server began the request: its log time less its
+	// duration. Requests returns requests in this order.
+	Start time.Time
 }
 
 // logLine is an access log line: Caddy's JSON format, which nginx is
@@ -196,10 +200,18 @@ type logLine struct {
 	} `json:"request"`
 	Status int   `json:"status"`
 	Size   int64 `json:"size"`
+	// TS is when the line was logged, in seconds since the epoch, and
+	// Duration how long the request took, in seconds (Caddy's defaults;
+	// nginx's $msec and $request_time).
+	TS       float64 `json:"ts"`
+	Duration float64 `json:"duration"`
 }
 
-// Requests reads the access log. A server logs a request when it is done
-// with it, so a request still being served is not there yet.
+// Requests reads the access log and returns the requests in the order they
+// started. A server logs a request when it is done with it, so a request
+// still being served is not there yet, and the log's own order is the
+// order requests ended: a reset request can end after the resume that
+// followed it.
 func (s *Server) Requests() ([]Request, error) {
 	data, err := os.ReadFile(s.AccessLog)
 	if errors.Is(err, os.ErrNotExist) {
@@ -220,7 +232,8 @@ func (s *Server) Requests() ([]Request, error) {
 		if err := json.Unmarshal(line, &l); err != nil {
 			return nil, fmt.Errorf("%s: %w: %q", s.AccessLog, err, line)
 		}
-		r := Request{Method: l.Request.Method, URI: l.Request.URI, Proto: l.Request.Proto, Status: l.Status, Size: l.Size}
+		r := Request{Method: l.Request.Method, URI: l.Request.URI, Proto: l.Request.Proto, Status: l.Status, Size: l.Size,
+			Start: time.Unix(0, int64((l.TS-l.Duration)*1e9))}
 		for k, v := range l.Request.Headers {
 			if len(v) == 0 {
 				continue
@@ -234,6 +247,7 @@ func (s *Server) Requests() ([]Request, error) {
 		}
 		reqs = append(reqs, r)
 	}
+	sort.SliceStable(reqs, func(i, j int) bool { return reqs[i].Start.Before(reqs[j].Start) })
 	return reqs, sc.Err()
 }
 
