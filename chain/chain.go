@@ -6,8 +6,8 @@ import "runtime"
 // every version up to and including this one; fields added later default to
 // the behaviour of older versions.
 //
-// Version 2 added the attributes transient, h2_goaway, h2_unprocessed,
-// error_code and grpc_code;
+// Version 2 added the attributes transient, retryable, h2_goaway,
+// h2_unprocessed, error_code and grpc_code;
 // in a version 2 chain, the layers parsed from text (Via "text") carry what
 // the built-in recognisers of their time found, so classify does not read
 // their text again with the built-ins.
@@ -82,6 +82,10 @@ type Attrs struct {
 
 	Timeout   bool `json:"timeout,omitempty"`   // Timeout() reported true
 	Temporary bool `json:"temporary,omitempty"` // Temporary() reported true
+	// Retryable is the error's own RetryableError() answer, as SDKs
+	// (aws-sdk-go-v2's retry.RetryableError) expose it; nil when it has no
+	// such method.
+	Retryable *bool `json:"retryable,omitempty"`
 	NotFound  bool `json:"not_found,omitempty"` // *net.DNSError.IsNotFound
 
 	// HTTP/2 (x/net's types and net/http's bundled copies).
@@ -138,7 +142,7 @@ func (a Attrs) IsZero() bool {
 		a.H2Code == "" && a.H2StreamID == 0 && a.H2LastStreamID == 0 && a.H2Debug == "" &&
 		!a.H2Remote && !a.H2GoAway && !a.H2Unprocessed && a.HTTPStatus == 0 &&
 		a.ErrorCode == "" && a.GRPCCode == "" && a.RetryAfter == 0 && a.Format == "" &&
-		a.Offset == 0 && a.Entry == "" && a.Kind == "" && a.Transient == nil && len(a.Extra) == 0
+		a.Offset == 0 && a.Entry == "" && a.Kind == "" && a.Transient == nil && a.Retryable == nil && len(a.Extra) == 0
 }
 
 // Describer is implemented by errors that describe themselves to the walker:

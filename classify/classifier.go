@@ -117,6 +117,9 @@ func (s *Set) Classify(c chain.Chain) Facts {
 	adoptH2Reasons(c.Layers, infos)
 
 	decider := decide(c.Layers, infos)
+	if decider < 0 {
+		decider = dialFallback(c.Layers, infos)
+	}
 	if decider >= 0 {
 		in := &infos[decider]
 		f.Kind = in.kind
@@ -220,6 +223,20 @@ func adoptH2Reasons(layers []chain.Layer, infos []layerInfo) {
 	}
 }
 
+// dialFallback gives a chain in which no layer spoke the kind connection
+// when a layer is a failed dial: whatever its unrecognised cause, the
+// request never reached the server, so trying again cannot do it twice.
+// It returns the dial's layer, or -1.
+func dialFallback(layers []chain.Layer, infos []layerInfo) int {
+	for i := range infos {
+		if infos[i].netOp && infos[i].op == "dial" {
+			infos[i].setKind(Connection)
+			return i
+		}
+	}
+	return -1
+}
+
 // pathDetails finds the errno and network operation of the root cause: on
 // the deciding layer or the nearest of its ancestors that has them.
 // *net.OpError's operation ("read", "dial") is preferred to the syscall
@@ -277,7 +294,7 @@ func causedByTransport(layers []chain.Layer, infos []layerInfo) bool {
 // detail, the deepest wins (the first of equals in pre-order), except the
 // archive entry, which the outermost extractor layer names best.
 func gatherDetails(layers []chain.Layer, infos []layerInfo, f *Facts) {
-	h2Depth, statusDepth, fmtDepth, offDepth := -1, -1, -1, -1
+	h2Depth, statusDepth, fmtDepth, offDepth, waitDepth, grpcDepth, codeDepth := -1, -1, -1, -1, -1, -1, -1
 	for i := range infos {
 		in := &infos[i]
 		d := layers[i].Depth
@@ -302,7 +319,28 @@ func gatherDetails(layers []chain.Layer, infos []layerInfo, f *Facts) {
 		if in.status != 0 && d > statusDepth {
 			statusDepth = d
 			f.HTTP.Status = in.status
+			f.HTTP.Equivalent = equivalentStatus(in.status)
+		}
+		// A wait may come from the layer with the status (Retry-After)
+		// or from one that only says how long (an error body's wait).
+		if in.retryAfter > 0 && d > waitDepth {
+			waitDepth = d
 			f.HTTP.RetryAfter = seconds(in.retryAfter)
+		}
+		if in.grpc != "" && d > grpcDepth {
+			grpcDepth = d
+			f.GRPC.Code = capString(in.grpc)
+		}
+		if in.code != "" && d > codeDepth {
+			codeDepth = d
+			f.Code = capString(in.code)
+		}
+		if in.retryable != nil && f.Retryable == "" {
+			// The outermost claim: what the SDK the caller used says.
+			f.Retryable = "no"
+			if *in.retryable {
+				f.Retryable = "yes"
+			}
 		}
 		if in.format != "" && d > fmtDepth {
 			fmtDepth = d

@@ -195,7 +195,7 @@ func TestMultiError(t *testing.T) {
 	assert.Equal(t, classify.ConnectionReset, f.Kind)
 	assert.Equal(t, 4, f.Layer)
 	assert.True(t, f.CausedByTransport)
-	assert.Equal(t, classify.HTTP{Status: 503, RetryAfter: 7 * time.Second}, f.HTTP)
+	assert.Equal(t, classify.HTTP{Status: 503, Equivalent: 503, RetryAfter: 7 * time.Second}, f.HTTP)
 	assert.Equal(t, "ECONNRESET", f.Errno)
 	assert.Equal(t, "read", f.Op)
 }
@@ -334,4 +334,82 @@ func TestOneVocabulary(t *testing.T) {
 	assert.Equal(t, classify.Timeout, f.Kind)
 	assert.True(t, f.Transient)
 	assert.Empty(t, c.Layers[0].Attrs, "recognisers read into a copy, never into the chain")
+}
+
+// The facts an SDK's error, an error body or a runtime's code give, and
+// how they decide the kind: a gRPC code and an API's error code name the
+// failure more precisely than the status they came with.
+func TestCodesAndStatuses(t *testing.T) {
+	yes, no := true, false
+	tests := []struct {
+		name      string
+		c         chain.Chain
+		kind      classify.Kind
+		transient bool
+		check     func(t *testing.T, f classify.Facts)
+	}{
+		{"throttling on a 400", linear(lay("*smithy.GenericAPIError", "api error ThrottlingException: Rate exceeded",
+			chain.Attrs{HTTPStatus: 400, ErrorCode: "ThrottlingException"})), classify.RateLimited, true,
+			func(t *testing.T, f classify.Facts) {
+				assert.Equal(t, "ThrottlingException", f.Code)
+				assert.Equal(t, 400, f.HTTP.Status)
+			}},
+		{"S3 SlowDown on a 503", linear(lay("", "SlowDown", chain.Attrs{HTTPStatus: 503, ErrorCode: "SlowDown"})), classify.RateLimited, true, nil},
+		{"an unknown code leaves the status", linear(lay("", "x", chain.Attrs{HTTPStatus: 404, ErrorCode: "NoSuchKey"})), classify.HTTPStatus, false,
+			func(t *testing.T, f classify.Facts) { assert.Equal(t, "NoSuchKey", f.Code) }},
+		{"server error code", linear(lay("", "x", chain.Attrs{ErrorCode: "InternalError"})), classify.ServerError, true, nil},
+		{"grpc unavailable", linear(lay("*status.Error", "rpc error: code = Unavailable desc = x", chain.Attrs{GRPCCode: "UNAVAILABLE"})), classify.GRPCStatus, true,
+			func(t *testing.T, f classify.Facts) { assert.Equal(t, "UNAVAILABLE", f.GRPC.Code) }},
+		{"grpc permission denied", linear(lay("", "x", chain.Attrs{GRPCCode: "PERMISSION_DENIED"})), classify.GRPCStatus, false, nil},
+		{"grpc resource exhausted", linear(lay("", "x", chain.Attrs{GRPCCode: "RESOURCE_EXHAUSTED"})), classify.GRPCStatus, true, nil},
+		{"grpc deadline", linear(lay("", "x", chain.Attrs{GRPCCode: "DEADLINE_EXCEEDED"})), classify.Deadline, false, nil},
+		{"grpc cancelled", linear(lay("", "x", chain.Attrs{GRPCCode: "CANCELLED"})), classify.Canceled, false, nil},
+		// RFC 9110 §15: an unregistered status is the x00 of its class.
+		{"unregistered 5xx", linear(lay("", "x", chain.Attrs{HTTPStatus: 520})), classify.HTTPStatus, true,
+			func(t *testing.T, f classify.Facts) {
+				assert.Equal(t, 520, f.HTTP.Status)
+				assert.Equal(t, 500, f.HTTP.Equivalent)
+			}},
+		{"unregistered 4xx", linear(lay("", "x", chain.Attrs{HTTPStatus: 499})), classify.HTTPStatus, false,
+			func(t *testing.T, f classify.Facts) { assert.Equal(t, 400, f.HTTP.Equivalent) }},
+		{"a wait without a status", linear(lay("", "rate limited", chain.Attrs{ErrorCode: "TooManyRequests"}), lay("", "try again in 30s", chain.Attrs{RetryAfter: 30})),
+			classify.RateLimited, true, func(t *testing.T, f classify.Facts) { assert.Equal(t, 30*time.Second, f.HTTP.RetryAfter) }},
+		{"node ENOTFOUND", linear(txt("TypeError: fetch failed"), lay("", "Error: getaddrinfo ENOTFOUND nope.invalid", chain.Attrs{ErrorCode: "ENOTFOUND"})),
+			classify.DNS, false, nil},
+		{"node EAI_AGAIN", linear(lay("", "getaddrinfo EAI_AGAIN registry.npmjs.org", chain.Attrs{ErrorCode: "EAI_AGAIN"})), classify.DNS, true, nil},
+		// A dial that never reached the server, for a reason nothing
+		// recognises: the request was not sent.
+		{"dial, unknown cause", linear(lay("*url.Error", `Get "https://x": dial tcp 10.0.0.1:443: weird`, chain.Attrs{Op: "Get", Addr: "https://x"}),
+			lay("*net.OpError", "dial tcp 10.0.0.1:443: weird", chain.Attrs{Op: "dial", Net: "tcp", Addr: "10.0.0.1:443"}),
+			lay("*x.weirdError", "weird", chain.Attrs{})), classify.Connection, true,
+			func(t *testing.T, f classify.Facts) { assert.Equal(t, "dial", f.Op) }},
+		{"read, unknown cause, stays unknown", linear(lay("*net.OpError", "read tcp 10.0.0.1:443: weird", chain.Attrs{Op: "read", Net: "tcp"}),
+			lay("*x.weirdError", "weird", chain.Attrs{})), classify.Unknown, false, nil},
+		{"the SDK's claim is a fact, not the kind", linear(lay("*x.Error", "boom", chain.Attrs{Retryable: &yes}),
+			lay("syscall.Errno", "no space left on device", chain.Attrs{ErrnoName: "ENOSPC"})), classify.DiskFull, false,
+			func(t *testing.T, f classify.Facts) { assert.Equal(t, "yes", f.Retryable) }},
+		{"the outermost claim counts", linear(lay("*x.Outer", "a", chain.Attrs{Retryable: &no}), lay("*x.Inner", "b", chain.Attrs{Retryable: &yes})),
+			classify.Unknown, false, func(t *testing.T, f classify.Facts) { assert.Equal(t, "no", f.Retryable) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := classify.Classify(tt.c)
+			assert.Equal(t, tt.kind, f.Kind)
+			assert.Equal(t, tt.transient, f.Transient, "transient")
+			if tt.check != nil {
+				tt.check(t, f)
+			}
+		})
+	}
+}
+
+// Kinds lists the documented vocabulary once each, unknown last.
+func TestKindsList(t *testing.T) {
+	seen := map[classify.Kind]bool{}
+	for _, k := range classify.Kinds() {
+		assert.False(t, seen[k], "%s twice", k)
+		seen[k] = true
+	}
+	assert.Equal(t, classify.Unknown, classify.Kinds()[len(classify.Kinds())-1])
+	assert.Len(t, seen, 29)
 }

@@ -31,6 +31,8 @@
 //	connection_aborted  yes        our side aborted the connection; ECONNABORTED, net.ErrClosed
 //	broken_pipe         yes        writing to a connection the peer closed; EPIPE
 //	unreachable         yes        no route; ENETUNREACH, EHOSTUNREACH, ENETDOWN, EHOSTDOWN
+//	connection          yes        a connection failed and nothing names why: an SDK's
+//	                               ConnectionError(), a dial whose cause nothing recognises
 //	unexpected_eof      yes        a stream ended early: io.ErrUnexpectedEOF or io.EOF. Whether the
 //	                               network cut it or the file was short at the source is for the
 //	                               policy to tell, from bytes received against bytes expected
@@ -52,7 +54,13 @@
 //	                               health check), http2.ConnectionError; protocol codes as for
 //	                               h2_stream
 //	http_status         varies     an HTTP error status carried by an error; transient for 408,
-//	                               425, 429, 500, 502, 503 and 504
+//	                               425, 429, 500, 502, 503 and 504, and for unregistered 5xx,
+//	                               which count as the x00 of their class (RFC 9110 §15)
+//	rate_limited        yes        the server throttled the client: an API's throttling code
+//	                               whatever its status (ThrottlingException on a 400, SlowDown)
+//	server_error        yes        the server's own failure named by an API code (InternalError)
+//	grpc_status         varies     a gRPC status; transient for UNAVAILABLE, RESOURCE_EXHAUSTED
+//	                               and ABORTED (CANCELLED is canceled, DEADLINE_EXCEEDED deadline)
 //	decode              no         a decompressor rejected its input: flate.CorruptInputError,
 //	                               "gzip: invalid header", zstd errors
 //	checksum            no         decoded data failed its check: gzip/zlib/zip CRC, zstd CRC, a
@@ -110,7 +118,14 @@
 //	H2.Unprocessed     error.h2.unprocessed       the server did not process the request:
 //	                                              REFUSED_STREAM, or a GOAWAY below its stream
 //	HTTP.Status        error.http.status          HTTP status carried by the chain
-//	HTTP.RetryAfter    error.http.retry_after     the response's Retry-After, a duration
+//	HTTP.Equivalent    error.http.equivalent      the status a client treats it as (unregistered:
+//	                                              the x00 of its class)
+//	HTTP.RetryAfter    error.http.retry_after     the wait the server asked for: Retry-After, or
+//	                                              a wait an error body gives
+//	GRPC.Code          error.grpc.code            gRPC status code by name ("UNAVAILABLE")
+//	Code               error.code                 an API's or runtime's error code ("SlowDown")
+//	Retryable          error.retryable            the error's own RetryableError() claim: "yes",
+//	                                              "no" or ""
 //	Decode.Format      error.decode.format        the failing decoder's format ("flate", "gzip",
 //	                                              "tar", "tar.gz")
 //	Decode.Offset      error.decode.offset        input offset of the failure, when known

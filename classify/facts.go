@@ -33,8 +33,30 @@ const (
 	Exists            Kind = "exists"
 	Canceled          Kind = "canceled"
 	Deadline          Kind = "deadline"
-	Unknown           Kind = "unknown"
+	// RateLimited: the server throttled the client (an API's throttling
+	// code, a rate limit named in a body); retry after the wait it gives.
+	RateLimited Kind = "rate_limited"
+	// ServerError: the server reported its own failure by an API code
+	// ("InternalError", "ServiceUnavailable") rather than a status.
+	ServerError Kind = "server_error"
+	// GRPCStatus: a gRPC status code other than the ones that are
+	// cancellation and deadlines.
+	GRPCStatus Kind = "grpc_status"
+	// Connection: a connection could not be made or was lost and nothing
+	// names why (an SDK's ConnectionError(), a dial whose cause no
+	// recogniser knows): the request never reached the server.
+	Connection Kind = "connection"
+	Unknown    Kind = "unknown"
 )
+
+// Kinds returns the vocabulary: every kind Classify names, in the order
+// of the documentation.
+func Kinds() []Kind {
+	return []Kind{ConnectionReset, ConnectionRefused, ConnectionAborted, BrokenPipe, Unreachable, Connection,
+		UnexpectedEOF, Timeout, DNS, TLS, Certificate, H2Stream, H2GoAway, H2Connection, HTTPStatus, RateLimited,
+		ServerError, GRPCStatus, Decode, Checksum, Archive, UnsafeArchive, Limit, DiskFull, Permission, NotFound,
+		Canceled, Deadline, Unknown}
+}
 
 // Caps on the size of Facts. Policies are CEL programs whose cost limit is
 // checked when they load; the checker can only bound an expression over
@@ -66,6 +88,15 @@ type Facts struct {
 	H2 H2 `json:"h2" cel:"h2"`
 	// HTTP holds the HTTP response details when the failure is a status.
 	HTTP HTTP `json:"http" cel:"http"`
+	// GRPC holds the gRPC status when a layer carries one.
+	GRPC GRPC `json:"grpc" cel:"grpc"`
+	// Code is an API's own error code ("ThrottlingException", "SlowDown",
+	// a Node.js error's code), from the deepest layer that carries one.
+	Code string `json:"code,omitempty" cel:"code"`
+	// Retryable is what the error itself claims through an SDK's
+	// RetryableError() method: "yes", "no", or "" when nothing claims.
+	// The outermost claim counts. It informs; the kind still decides.
+	Retryable string `json:"retryable,omitempty" cel:"retryable"`
 	// Decode holds decoder details for decode, checksum and archive kinds.
 	Decode Codec `json:"decode" cel:"decode"`
 	// CausedByTransport reports a decode or archive failure whose chain
@@ -100,8 +131,20 @@ type H2 struct {
 
 // HTTP are the facts of an HTTP response that became an error.
 type HTTP struct {
-	Status     int           `json:"status,omitempty" cel:"status"`
+	Status int `json:"status,omitempty" cel:"status"`
+	// Equivalent is the status a client treats Status as: Status itself
+	// when it is registered, else the x00 of its class (RFC 9110 §15: a
+	// client must treat an unrecognized status code as the x00 status
+	// code of its class), so that Cloudflare's 520 reads as a 500.
+	Equivalent int `json:"equivalent,omitempty" cel:"equivalent"`
+	// RetryAfter is the wait the server asked for: the Retry-After
+	// header, or a wait an error body gives.
 	RetryAfter time.Duration `json:"retry_after,omitempty" cel:"retry_after"`
+}
+
+// GRPC are the facts of a gRPC status.
+type GRPC struct {
+	Code string `json:"code,omitempty" cel:"code"` // "UNAVAILABLE", "RESOURCE_EXHAUSTED", …
 }
 
 // Codec are the facts of a decoder or archive failure. (The type cannot be

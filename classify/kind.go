@@ -14,7 +14,7 @@ const (
 // class reports the precedence class of k.
 func (k Kind) class() kindClass {
 	switch k {
-	case ConnectionReset, ConnectionRefused, ConnectionAborted, BrokenPipe, Unreachable,
+	case ConnectionReset, ConnectionRefused, ConnectionAborted, BrokenPipe, Unreachable, Connection,
 		Timeout, H2Stream, H2GoAway, H2Connection:
 		return classTransport
 	case Decode, Archive:
@@ -39,8 +39,8 @@ func (k Kind) Transport() bool { return k.class() == classTransport }
 // HTTP status, an HTTP/2 error code, a DNS "not found").
 func (k Kind) TransientDefault() bool {
 	switch k {
-	case ConnectionReset, ConnectionRefused, ConnectionAborted, BrokenPipe, Unreachable,
-		UnexpectedEOF, Timeout, DNS, H2Stream, H2GoAway, H2Connection:
+	case ConnectionReset, ConnectionRefused, ConnectionAborted, BrokenPipe, Unreachable, Connection,
+		UnexpectedEOF, Timeout, DNS, H2Stream, H2GoAway, H2Connection, RateLimited, ServerError:
 		return true
 	}
 	return false

@@ -30,6 +30,9 @@ type layerInfo struct {
 
 	status     int
 	retryAfter float64
+	grpc       string // a gRPC code name
+	code       string // an API's error code
+	retryable  *bool  // the error's own RetryableError()
 
 	// hint is the retry hint that came with the kind (Attrs.Transient);
 	// it overrides the kind's default and the refinements.
@@ -116,11 +119,21 @@ func builtinLayer(l *chain.Layer, hasChild bool, in *layerInfo, rs chain.Recogni
 	in.goaway = in.goaway || a.H2GoAway
 	in.unprocessed = a.H2Unprocessed
 	in.status, in.retryAfter = a.HTTPStatus, a.RetryAfter
+	in.grpc, in.code, in.retryable = a.GRPCCode, a.ErrorCode, l.Attrs.Retryable
 	in.format, in.offset, in.entry = a.Format, a.Offset, a.Entry
+	if codeNotFound(in.code) {
+		in.notFound = true
+	}
 
-	// Attributes that imply a kind when nothing more specific spoke.
+	// Attributes that imply a kind when nothing more specific spoke. A
+	// gRPC code or an API's error code names the failure more precisely
+	// than the HTTP status it came with (throttling on a 400).
 	switch {
 	case in.kind != "":
+	case in.grpc != "":
+		in.setKind(grpcKind(in.grpc))
+	case codeKind(in.code) != "":
+		in.setKind(codeKind(in.code))
 	case in.status != 0:
 		in.setKind(HTTPStatus)
 	case in.format != "":
@@ -266,6 +279,8 @@ func refineTransient(in *layerInfo) {
 		if in.status != 0 {
 			in.transient = statusTransient(in.status)
 		}
+	case GRPCStatus:
+		in.transient = grpcTransient(in.grpc)
 	case H2Stream, H2Connection:
 		in.transient = h2CodeTransient(in.h2Code)
 	case H2GoAway:
