@@ -11,11 +11,11 @@ import (
 // A body is what an error response's JSON, HTML or XML said: the facts it
 // names in fields (status, code, wait) and the message it gives.
 type body struct {
-	status    int
-	code      string // an API's error code
-	grpc      string // a gRPC code name
-	wait      float64
-	message   string
+	status  int
+	code    string // an API's error code
+	grpc    string // a gRPC code name
+	wait    float64
+	message string
 }
 
 // maxBodyDepth bounds how deep parseJSON looks into nested error objects.

@@ -86,7 +86,7 @@ type Attrs struct {
 	// (aws-sdk-go-v2's retry.RetryableError) expose it; nil when it has no
 	// such method.
 	Retryable *bool `json:"retryable,omitempty"`
-	NotFound  bool `json:"not_found,omitempty"` // *net.DNSError.IsNotFound
+	NotFound  bool  `json:"not_found,omitempty"` // *net.DNSError.IsNotFound
 
 	// HTTP/2 (x/net's types and net/http's bundled copies).
 	H2Code         string `json:"h2_code,omitempty"` // e.g. "INTERNAL_ERROR", "REFUSED_STREAM"
