@@ -71,15 +71,22 @@ func (b Backoff) Base(n int) time.Duration {
 // from r. last is the delay slept before attempt n (0 if unknown), which
 // only decorrelated jitter uses. With r nil, Delay returns Base(n).
 func (b Backoff) Delay(n int, last time.Duration, r *rand.Rand) time.Duration {
-	d := b.Base(n)
 	if r == nil {
-		return d
+		return b.Base(n)
 	}
+	lo, hi := b.Range(n, last)
+	return uniform(r, lo, hi)
+}
+
+// Range returns the least and the greatest delay Delay can draw after
+// attempt number n failed.
+func (b Backoff) Range(n int, last time.Duration) (lo, hi time.Duration) {
+	d := b.Base(n)
 	switch b.Jitter {
 	case JitterFull:
-		return uniform(r, 0, d)
+		return 0, d
 	case JitterEqual:
-		return d/2 + uniform(r, 0, d-d/2)
+		return d / 2, d
 	case JitterDecorrelated:
 		if last <= 0 {
 			last = b.Base(n - 1)
@@ -88,9 +95,9 @@ func (b Backoff) Delay(n int, last time.Duration, r *rand.Rand) time.Duration {
 		if hi < 0 { // 3×last overflowed
 			hi = b.Max
 		}
-		return uniform(r, min(b.Initial, hi), hi)
+		return min(b.Initial, hi), hi
 	}
-	return d
+	return d, d
 }
 
 // uniform returns a duration uniform in [lo, hi].

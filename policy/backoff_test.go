@@ -48,6 +48,8 @@ func TestJitterBounds(t *testing.T) {
 						assert.True(t, d >= min(b.Initial, hi) && d <= hi, "decorrelated: %v not in [%v, %v]", d, b.Initial, hi)
 					}
 					assert.LessOrEqual(t, d, b.Max)
+					lo, hi := b.Range(n, last)
+					assert.True(t, d >= lo && d <= hi, "%v not in Range [%v, %v]", d, lo, hi)
 					seen[d] = true
 					last = d
 				}

@@ -4,6 +4,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"strings"
+	"sync"
+
+	"github.com/google/cel-go/cel"
 )
 
 // ID identifies a policy: its name, its version as the file states it,
@@ -15,9 +19,10 @@ type ID struct {
 	Version string `json:"version,omitempty"`
 	// Digest is "sha256:" and the hex SHA-256 of the policy's rules,
 	// variables, limits, backoff, budget and default action, with what
-	// its files include: what decides. Comments, layout, descriptions,
-	// test cases and how the policy is split into files do not change it,
-	// so two policies with the same digest decide the same.
+	// its files include: what decides. Comments (in YAML and in
+	// expressions), layout, descriptions, test cases and how the policy
+	// is split into files do not change it, so two policies with the same
+	// digest decide the same.
 	Digest string `json:"digest"`
 }
 
@@ -52,6 +57,32 @@ func (p *Policy) Version() string { return p.version }
 // includes, in the order read.
 func (p *Policy) Files() []string { return append([]string(nil), p.files...) }
 
+// canonical returns an expression as CEL prints it back from its parse
+// tree, so that layout, line breaks and // comments leave the digest
+// alone; text that does not parse is kept as written.
+func canonical(text string) string {
+	env, err := canonicalEnv()
+	if err == nil {
+		if a, iss := env.Parse(text); iss == nil || iss.Err() == nil {
+			if s, err := cel.AstToString(a); err == nil {
+				return s
+			}
+		}
+	}
+	return strings.TrimSpace(text)
+}
+
+// canonicalEnv parses expressions as policies are parsed, keeping the
+// macro calls so that they print back as written.
+var canonicalEnv = sync.OnceValues(func() (*cel.Env, error) {
+	return cel.NewEnv(
+		cel.OptionalTypes(cel.OptionalTypesVersion(optionalVersion)),
+		cel.EnableMacroCallTracking(),
+		cel.ParserExpressionSizeLimit(maxExprLen),
+		cel.ParserRecursionLimit(maxNesting),
+	)
+})
+
 // digestLang is hashed with every policy: a change to how policies are
 // evaluated that can change a decision must change it.
 const digestLang = "faultline policy 1; cel strings 5, optional 1"
@@ -76,11 +107,11 @@ func digest(spec *fileSpec) string {
 		Default   Action      `json:"default"`
 	}{Lang: digestLang, Limits: spec.Limits, Backoff: spec.Backoff, Budget: spec.Budget, Default: spec.Default}
 	for _, v := range spec.Variables {
-		form.Variables = append(form.Variables, [2]string{v.Name, v.Expr.Text})
+		form.Variables = append(form.Variables, [2]string{v.Name, canonical(v.Expr.Text)})
 	}
 	for _, r := range spec.Rules {
-		form.Rules = append(form.Rules, ruleForm{Name: r.Name, When: r.When.Text, Action: r.Action,
-			Delay: r.Delay.Text, Reason: r.Reason, ReasonExpr: r.ReasonExpr.Text})
+		form.Rules = append(form.Rules, ruleForm{Name: r.Name, When: canonical(r.When.Text), Action: r.Action,
+			Delay: canonical(r.Delay.Text), Reason: r.Reason, ReasonExpr: canonical(r.ReasonExpr.Text)})
 	}
 	data, err := json.Marshal(form)
 	if err != nil {

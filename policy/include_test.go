@@ -241,6 +241,7 @@ func TestDigest(t *testing.T) {
 	assert.Regexp(t, `^sha256:[0-9a-f]{64}$`, base.ID().Digest)
 	assert.Equal(t, base.ID().Digest[7:19], base.ID().Short())
 	same("# a comment\n" + topPolicyFlat)
+	same(strings.Replace(topPolicyFlat, "when: transport && resumable", "when: >\n      transport  &&\n      resumable // and a CEL comment", 1))
 	same(strings.Replace(topPolicyFlat, "name: top", "name: top\ndescription: now described", 1))
 	same(topPolicyFlat + "tests:\n  - {name: c, input: {error: {kind: dns}}, expect: {action: fail}}\n")
 	v := mustParse(t, strings.Replace(topPolicyFlat, "version: \"2026.12\"", "version: \"2027.01\"", 1))
@@ -250,6 +251,12 @@ func TestDigest(t *testing.T) {
 	differs(strings.Replace(topPolicyFlat, "'timeout'", "'dns'", 1))
 	differs(topPolicyFlat + "limits: {max_attempts: 9}\n")
 	differs(topPolicyFlat + "default: retry\n")
+	macro := func(m string) string {
+		return strings.Replace(topPolicyFlat, "when: caller_done", "when: history."+m, 1)
+	}
+	a, b := mustParse(t, macro("exists(h, h == 'dns')")), mustParse(t, macro("exists(k,  k == 'dns')"))
+	assert.NotEqual(t, a.ID().Digest, b.ID().Digest, "a renamed variable is another expression")
+	assert.Equal(t, a.ID().Digest, mustParse(t, macro("exists(h,h=='dns')")).ID().Digest, "macros print back")
 
 	// Split into includes, the same policy has the same digest.
 	dir := writeFiles(t, map[string]string{

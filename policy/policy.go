@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/cel-go/cel"
 )
@@ -456,6 +457,13 @@ func (p *Policy) Default() Action { return p.dflt }
 // returned with it.
 func (p *Policy) Decide(ctx context.Context, in Input) (Decision, error) {
 	return p.decide(ctx, in, p.backoff.Base(in.State.Attempt), false)
+}
+
+// DecideWith is Decide with the rules seeing backoff as the CEL variable
+// "backoff", as they do in an Engine that drew that delay: with the ends
+// of Backoff().Range it tells the delays a decision can take.
+func (p *Policy) DecideWith(ctx context.Context, in Input, backoff time.Duration) (Decision, error) {
+	return p.decide(ctx, in, backoff, false)
 }
 
 // Explain is Decide with a trace of every rule: whether it matched, or why

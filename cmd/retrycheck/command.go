@@ -37,6 +37,7 @@ func commands() []*command {
 		explainCommand(),
 		testCommand(),
 		lintCommand(),
+		diffCommand(),
 		fetchCommand(), // fetch.go: download and unpack with the adapters
 		policyCommand(),
 		versionCommand(),

@@ -14,6 +14,7 @@
 //	explain  show the chain, the facts, every rule's result and the decision
 //	test     run policies' inline cases and a directory of expected cases
 //	lint     load and type-check policy files
+//	diff     decide recorded failures with two policies and group what changes
 //	fetch    download an archive and unpack it, resuming after failures
 //	policy   list the shipped policies, or print one to copy and edit
 //	version  print the version
@@ -210,6 +211,65 @@
 //
 //	--json
 //		print JSON instead of text
+//
+// # diff
+//
+// Usage: retrycheck diff [flags] OLD NEW [INPUT...]
+//
+// Diff decides every recorded failure with the policy OLD and the policy NEW
+// (each a file or the name of a shipped policy) and reports those whose
+// decision changes: the action, the rule that fired, the guard that
+// overrode it, or the range of delays (the policy's decision at either end
+// of its backoff's jitter). Changes are grouped by what changed, most
+// frequent first, each with the kinds of failure and HTTP statuses it holds
+// and the first inputs:
+//
+//	retry → fail: 12 failures, kind http_status, status 404
+//
+// The failures are the inputs (dumps, JSON Lines of dumps, error text; "-"
+// for standard input) and, with --cases, every input under DIR as test
+// --cases reads it. JSON Lines are read in constant memory, and the report
+// holds counts and a few names per group, so any number of failures can be
+// compared. The state flags set or override the operation's state as for
+// decide.
+//
+// The exit status is 0 when no decision changes, 1 when some do (so that CI
+// can demand a review of a policy change), and 2 when an input or a policy
+// could not be read or a policy could not evaluate an input.
+//
+// Example:
+//
+//	$ retrycheck diff policies/default.yaml policies/interactive.yaml --cases testdata/corpus
+//	$ retrycheck diff --json default ./edited.yaml failures.jsonl
+//
+// Flags:
+//
+//	--attempt N
+//		the failed attempt's number N, from 1
+//	--bytes N
+//		N body bytes received before the failure
+//	--caller-done
+//		the caller's own context was done (canceled or past its deadline)
+//	--cases DIR
+//		decide the inputs under DIR too
+//	--elapsed DURATION
+//		DURATION since the operation started
+//	--idempotency-key
+//		the request carried an Idempotency-Key header
+//	--json
+//		print JSON instead of text
+//	--method METHOD
+//		request METHOD (default GET for text); POST, PATCH and other methods that are not idempotent are sent again only if unprocessed
+//	--phase PHASE
+//		PHASE of the operation: connect, request, headers, body, unpack or commit
+//	--resumable
+//		the server supports ranged resumes (Accept-Ranges and a validator)
+//	--retry-after DURATION
+//		the response's Retry-After as a DURATION
+//	--status CODE
+//		HTTP status CODE of the response
+//	--total N
+//		announced body length N in bytes, -1 for unknown
 //
 // # fetch
 //

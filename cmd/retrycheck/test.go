@@ -135,12 +135,34 @@ func (t *tester) runDir(ctx context.Context, p *loaded) {
 		t.errorf("%v", err)
 		t.code = exitUsage
 	}}
-	err := filepath.WalkDir(t.casesDir, func(path string, d fs.DirEntry, err error) error {
+	err := t.eachCase(t.casesDir, rd, func(f *failure) error {
+		d, err := p.Explain(ctx, f.dump.Input())
+		if f.expect == nil {
+			t.report(p, f.name, nil, d, err, "no expected outcome: add \"expect\" to the dump or an \"# expect:\" header to the text")
+			return nil
+		}
+		diff := ""
+		if err == nil {
+			diff = f.expect.Check(d)
+		}
+		t.report(p, f.name, f.expect, d, err, diff)
+		return nil
+	})
+	if err != nil {
+		t.errorf("--cases: %v", err)
+		t.code = exitUsage
+	}
+}
+
+// eachCase reads every input under dir, in lexical order, skipping files
+// named README* and files and directories starting with ".".
+func (cl *cli) eachCase(dir string, rd *reader, fn func(*failure) error) error {
+	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		name := d.Name()
-		if path != t.casesDir && strings.HasPrefix(name, ".") {
+		if path != dir && strings.HasPrefix(name, ".") {
 			if d.IsDir() {
 				return filepath.SkipDir
 			}
@@ -149,24 +171,8 @@ func (t *tester) runDir(ctx context.Context, p *loaded) {
 		if d.IsDir() || strings.HasPrefix(name, "README") {
 			return nil
 		}
-		return t.readInput(path, rd, func(f *failure) error {
-			d, err := p.Explain(ctx, f.dump.Input())
-			if f.expect == nil {
-				t.report(p, f.name, nil, d, err, "no expected outcome: add \"expect\" to the dump or an \"# expect:\" header to the text")
-				return nil
-			}
-			diff := ""
-			if err == nil {
-				diff = f.expect.Check(d)
-			}
-			t.report(p, f.name, f.expect, d, err, diff)
-			return nil
-		})
+		return cl.readInput(path, rd, fn)
 	})
-	if err != nil {
-		t.errorf("--cases: %v", err)
-		t.code = exitUsage
-	}
 }
 
 // report counts one case and prints it if it failed (or -v).
