@@ -69,6 +69,35 @@ func BenchmarkEngineDecide(b *testing.B) {
 	}
 }
 
+// BenchmarkShadowDecide is BenchmarkEngineDecide with a candidate policy
+// in the shadow, evaluated on every decision (every=1) or one in a hundred:
+// the cost of trying a policy beside the active one. The candidate is a
+// copy of the default policy, so they agree and no hook runs.
+func BenchmarkShadowDecide(b *testing.B) {
+	src, err := policies.FS.ReadFile("default.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	cand, err := policy.Parse("candidate.yaml", src)
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := benchInput(b)
+	ctx := context.Background()
+	for _, every := range []int{1, 100} {
+		b.Run(fmt.Sprintf("every=%d", every), func(b *testing.B) {
+			s := &policy.Shadow{Active: policy.NewEngine(policies.Default()), Candidate: cand, Every: every,
+				OnDisagree: func(context.Context, policy.Disagreement) { b.Fatal("disagreement") }}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.Decide(ctx, in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 func BenchmarkExplain(b *testing.B) {
 	p := policies.Default()
 	in := benchInput(b)

@@ -13,7 +13,14 @@ the operation's State. Load or Parse a policy, then ask it:
 An Engine adds what a long-running process needs: jittered backoff from its
 own random source, a retry budget shared by all operations, and Reload,
 which swaps in an edited file atomically and keeps the last good policy if
-the new one does not load.
+the new one does not load. Engine.Watch calls it when the file, or a file
+it includes, changes.
+
+To change a policy safely: retrycheck diff decides recorded failures with
+the old and the new policy and groups the decisions that change; a Shadow
+then runs the new policy beside the active one in production, on a sample
+of decisions, reporting where they disagree without acting on it; and every
+Decision and dump names the policy that made it (ID).
 
 # The policy file
 

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Engine decides with a current policy, a retry budget and randomized
@@ -70,6 +71,13 @@ func (e *Engine) Explain(ctx context.Context, in Input) (Decision, error) {
 }
 
 func (e *Engine) decide(ctx context.Context, in Input, trace bool) (Decision, error) {
+	d, _, err := e.decideBackoff(ctx, in, trace)
+	return d, err
+}
+
+// decideBackoff is decide, also returning the backoff drawn, so that a
+// Shadow can show its candidate the same.
+func (e *Engine) decideBackoff(ctx context.Context, in Input, trace bool) (Decision, time.Duration, error) {
 	p := e.cur.Load()
 	e.mu.Lock()
 	backoff := p.backoff.Delay(in.State.Attempt, in.State.LastDelay, e.rand)
@@ -81,7 +89,7 @@ func (e *Engine) decide(ctx context.Context, in Input, trace bool) (Decision, er
 		d.Action, d.Delay, d.Guard = Fail, 0, GuardBudget
 		d.Reason = fmt.Sprintf("the retry budget is exhausted (%.1f tokens left)", b.level())
 	}
-	return d, err
+	return d, backoff, err
 }
 
 // RecordSuccess tells the engine an operation succeeded, returning tokens
@@ -119,13 +127,18 @@ func (e *Engine) Reload() error {
 	if err != nil {
 		return err
 	}
+	e.swap(p)
+	return nil
+}
+
+// swap makes p the current policy. The caller holds reloadMu.
+func (e *Engine) swap(p *Policy) {
 	old := e.cur.Swap(p)
 	ob, oldHas := old.Budget()
 	nb, newHas := p.Budget()
 	if ob != nb || oldHas != newHas {
 		e.setBudget(p)
 	}
-	return nil
 }
 
 func (e *Engine) setBudget(p *Policy) {

@@ -133,3 +133,59 @@ rules:
 	// retry.yaml:6:13: unknown action "explode" (want retry, resume or fail)
 	// fail after 0s (rule "reset")
 }
+
+// A Shadow tries a candidate policy in production: the active policy
+// decides, the candidate is evaluated on the same failures, and where they
+// disagree a hook hears of it. Nothing the candidate decides is acted on.
+func ExampleShadow() {
+	active, _ := policy.Parse("active.yaml", []byte(`
+name: patient
+backoff: {initial: 1s, max: 1s, multiplier: 1, jitter: none}
+rules:
+  - {name: transport, when: error.transient, action: retry}
+`))
+	candidate, _ := policy.Parse("candidate.yaml", []byte(`
+name: patient
+version: "2"
+backoff: {initial: 1s, max: 1s, multiplier: 1, jitter: none}
+rules:
+  - {name: no-dns, when: "error.kind == 'dns'", action: fail}
+  - {name: transport, when: error.transient, action: retry}
+`))
+	s := &policy.Shadow{
+		Active:    policy.NewEngine(active),
+		Candidate: candidate,
+		OnDisagree: func(_ context.Context, d policy.Disagreement) {
+			fmt.Printf("candidate %s would %s (rule %s) where %s does %s\n",
+				d.Candidate.Policy.Version, d.Candidate.Action, d.Candidate.Rule, d.Active.Policy.Name, d.Active.Action)
+		},
+	}
+	for _, kind := range []classify.Kind{classify.Timeout, classify.DNS} {
+		d, _ := s.Decide(context.Background(), policy.Input{
+			Error: classify.Facts{Kind: kind, Transient: true},
+			State: policy.State{Phase: policy.PhaseConnect, Attempt: 1},
+		})
+		fmt.Printf("%s: %s\n", kind, d.Action)
+	}
+	// Output:
+	// timeout: retry
+	// candidate 2 would fail (rule no-dns) where patient does retry
+	// dns: retry
+}
+
+// Watch reloads an engine's policy when its file changes, keeping the last
+// good policy when an edit does not load.
+func ExampleEngine_Watch() {
+	p, err := policy.Load("/etc/faultline/policy.yaml")
+	if err != nil {
+		log.Fatal(err)
+	}
+	e := policy.NewEngine(p)
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	go e.Watch(ctx, policy.WatchOptions{
+		OnReload: func(p *policy.Policy) { log.Printf("policy %s loaded", p.ID()) },
+		OnError:  func(err error) { log.Printf("policy not reloaded: %v", err) },
+	})
+	// … decide with e …
+}

@@ -52,9 +52,11 @@
 // note on standard error says when the default was used.
 //
 // Exit status: 0 when every input was decided, whatever the decision; 1
-// when a test case failed, a policy has lint errors or a policy could not
-// evaluate an input; 2 for usage errors and unreadable inputs or policies,
-// reported with the input's name and, for JSON, the line and column.
+// when a test case failed, a policy has lint errors, a policy could not
+// evaluate an input, or diff found decisions that change; 2 for usage
+// errors and unreadable inputs or policies, reported with the input's name
+// and, for JSON, the line and column (and for diff, an input a policy could
+// not evaluate).
 //
 // # decide
 //
