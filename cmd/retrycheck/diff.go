@@ -45,12 +45,19 @@ decide.
 
 The exit status is 0 when no decision changes, 1 when some do (so that CI
 can demand a review of a policy change), and 2 when an input or a policy
-could not be read or a policy could not evaluate an input.
+could not be read or a policy could not evaluate an input. In this
+repository, "retrycheck diff policies/default.yaml
+policies/interactive.yaml --cases testdata/corpus" prints what failing
+fast changes and exits 1.
 
 Example:
 
-	$ retrycheck diff policies/default.yaml policies/interactive.yaml --cases testdata/corpus
-	$ retrycheck diff --json default ./edited.yaml failures.jsonl`,
+	$ mkdir failures
+	$ printf 'read: connection reset by peer\n' > failures/reset.txt
+	$ printf 'unexpected status code 404 Not Found\n' > failures/404.txt
+	$ retrycheck policy show default > mine.yaml
+	$ retrycheck diff default mine.yaml --cases failures
+	$ retrycheck diff --json default mine.yaml failures/404.txt`,
 		setup: func(fs *flag.FlagSet, cl *cli) func(context.Context, []string) int {
 			fs.BoolVar(&cl.json, "json", false, "print JSON instead of text")
 			df := &differ{cli: cl}
