@@ -205,6 +205,7 @@ tests:
 // bytes; a dump of exactly that size is read, and another byte of dumps is
 // refused.
 func TestDumpSizeBound(t *testing.T) {
+	t.Parallel() // 16 MiB of JSON: slow under the race detector
 	dir := t.TempDir()
 	reset, err := os.ReadFile("testdata/dumps/reset.json")
 	require.NoError(t, err)
@@ -416,6 +417,7 @@ func (e *endless) Read(p []byte) (int, error) {
 // byte more is refused, and an endless one is refused after reading a
 // bounded amount (TestDumpSizeBound reads one at the bound).
 func TestReadDumpsBound(t *testing.T) {
+	t.Parallel() // 16 MiB of JSON: slow under the race detector
 	raw, err := os.ReadFile("testdata/dumps/reset.json")
 	require.NoError(t, err)
 	reset := strings.TrimSpace(string(raw)) + "\n"
