@@ -38,6 +38,8 @@
 //	                               policy to tell, from bytes received against bytes expected
 //	timeout             yes        a per-operation limit: i/o timeout, ETIMEDOUT, net/http's
 //	                               response-header and TLS-handshake timeouts, Timeout() attributes
+//	stall               yes        a body that was flowing went silent past its stall limit, or
+//	                               ran under a minimum rate (httpx.StallError, a Describer)
 //	dns                 yes        a lookup failed (*net.DNSError); not transient when the name
 //	                               does not exist ("no such host")
 //	tls                 no         a TLS handshake failed: alerts, version or cipher mismatch

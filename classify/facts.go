@@ -15,6 +15,7 @@ const (
 	BrokenPipe        Kind = "broken_pipe"
 	UnexpectedEOF     Kind = "unexpected_eof"
 	Timeout           Kind = "timeout"
+	Stall             Kind = "stall"
 	DNS               Kind = "dns"
 	TLS               Kind = "tls"
 	Certificate       Kind = "certificate"

@@ -15,7 +15,7 @@ const (
 func (k Kind) class() kindClass {
 	switch k {
 	case ConnectionReset, ConnectionRefused, ConnectionAborted, BrokenPipe, Unreachable, Connection,
-		Timeout, H2Stream, H2GoAway, H2Connection:
+		Timeout, Stall, H2Stream, H2GoAway, H2Connection:
 		return classTransport
 	case Decode, Archive:
 		return classCodec
@@ -40,7 +40,7 @@ func (k Kind) Transport() bool { return k.class() == classTransport }
 func (k Kind) TransientDefault() bool {
 	switch k {
 	case ConnectionReset, ConnectionRefused, ConnectionAborted, BrokenPipe, Unreachable, Connection,
-		UnexpectedEOF, Timeout, DNS, H2Stream, H2GoAway, H2Connection, RateLimited, ServerError:
+		UnexpectedEOF, Timeout, Stall, DNS, H2Stream, H2GoAway, H2Connection, RateLimited, ServerError:
 		return true
 	}
 	return false

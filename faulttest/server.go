@@ -94,6 +94,7 @@ type Server struct {
 
 	bodyBytes atomic.Int64
 	wireBytes atomic.Int64
+	accepted  atomic.Int64
 
 	mu         sync.Mutex
 	rep        representation
@@ -275,6 +276,9 @@ func (s *Server) Transport(p Proto) *http.Transport {
 	return t
 }
 
+// Connections returns how many connections the server has accepted.
+func (s *Server) Connections() int64 { return s.accepted.Load() }
+
 // Client returns a client that speaks p to the server.
 func (s *Server) Client(p Proto) *http.Client {
 	return &http.Client{Transport: s.Transport(p)}
@@ -291,6 +295,7 @@ func (s *Server) accept() {
 			c.Close()
 			return
 		}
+		s.accepted.Add(1)
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()

@@ -22,7 +22,10 @@ const (
 
 // Backoff is exponential backoff with jitter. The engine computes it in Go
 // (CEL durations cannot be multiplied) and rules see the result as the CEL
-// variable "backoff".
+// variable "backoff". It grows with the attempts in a row that made no
+// progress (State.Progress.NoProgress), not with every attempt: after an
+// attempt that moved the download forward, the next wait is Initial
+// again. A state without progress facts counts every attempt.
 type Backoff struct {
 	Initial    time.Duration `yaml:"initial" json:"initial"`
 	Max        time.Duration `yaml:"max" json:"max"`

@@ -100,7 +100,11 @@ func (a *activation) reset(in *Input, backoff time.Duration, l *Limits) {
 		BytesReceived:  s.BytesReceived,
 		TotalExpected:  s.TotalExpected,
 		BytesRefetched: s.BytesRefetched,
+		NoProgress:     int64(s.NoProgress()),
 		LastDelay:      s.LastDelay,
+	}
+	if p := s.Progress; p != nil {
+		a.attempt.Gained, a.attempt.Duration, a.attempt.Rate = p.Gained, p.Duration, p.Rate
 	}
 }
 

@@ -32,6 +32,7 @@ Decision and dump names the policy that made it (ID).
 	limits:                       # zero means no limit; these are the defaults
 	  max_attempts: 5             # attempts, counting the first
 	  max_resumes: 10             # ranged resumes
+	  max_no_progress: 0          # attempts in a row without progress (MinProgress)
 	  max_elapsed: 0s             # the whole operation, streaming included
 	  max_refetch_bytes: 0        # bytes downloaded again by restarts
 	  max_retry_after: 2m         # longer Retry-After: fail rather than retry early
@@ -119,7 +120,13 @@ since (retrycheck explain says so).
 	                               .refetches,
 	                               .elapsed (duration), .bytes_received,
 	                               .total_expected (-1: unknown),
-	                               .bytes_refetched, .last_delay (duration)
+	                               .bytes_refetched, .last_delay (duration);
+	                               the failed attempt's progress: .gained
+	                               (bytes past the furthest offset reached
+	                               before), .duration, .rate (double, bytes
+	                               a second), .no_progress (attempts in a
+	                               row, this one included, that gained less
+	                               than MinProgress; see MadeProgress)
 	history      list(string)      kinds of the earlier failures, oldest first
 	request      policy.Request    request.method, .host, .idempotent (the
 	                               method is), .idempotency_key (the request
@@ -174,8 +181,12 @@ the first that holds, then that rule's delay and reason. Explain evaluates
 the conditions one by one and records each in Decision.Trace; it decides
 the same.
 
+The backoff grows with attempt.no_progress, so it starts over after an
+attempt that moved the download forward.
+
 Then the guards apply, whatever the rules said (Decision.Guard names the
-one that changed the decision): the caller is done; max_attempts; a resume
+one that changed the decision): the caller is done; max_attempts;
+max_no_progress; a resume
 becomes a retry when the response is not resumable; max_resumes;
 max_refetch_bytes for a restart; the delay is clamped to backoff.max and
 raised to the server's Retry-After, or the operation fails when

@@ -19,8 +19,10 @@ import (
 
 // DumpSchema is the version of the dump format. Readers accept every
 // version up to this one; fields added later default to the behaviour of
-// older versions. Version 2 added Decision.
-const DumpSchema = 2
+// older versions. Version 2 added Decision; version 3, State.Progress and
+// State.Refetches (a state without progress facts is read as every
+// attempt without progress; see Progress).
+const DumpSchema = 3
 
 // Dump is a recorded failure: the error as a chain, the operation's state
 // when it failed and, optionally, the decision a test expects. A dump
@@ -58,6 +60,9 @@ func WriteDump(dir string, d Dump) (string, error) {
 		d.Schema = 1
 		if d.Decision != nil {
 			d.Schema = 2
+		}
+		if d.State.Progress != nil || d.State.Refetches != 0 {
+			d.Schema = 3
 		}
 	}
 	if d.Time.IsZero() {

@@ -81,8 +81,18 @@ func TestWriteReadDump(t *testing.T) {
 	data, _ = os.ReadFile(path)
 	back, err = readAll(t, string(data))
 	require.NoError(t, err)
-	assert.Equal(t, DumpSchema, back[0].Schema)
+	assert.Equal(t, 2, back[0].Schema)
 	assert.Equal(t, rec, back[0].Decision)
+
+	// Progress facts need schema 3, and come back whole.
+	st := State{Attempt: 2, Progress: &Progress{Gained: 1 << 20, Duration: time.Second, Rate: 1 << 20}}
+	path, err = WriteDump(dir, Dump{Chain: c, Decision: rec, State: st})
+	require.NoError(t, err)
+	data, _ = os.ReadFile(path)
+	back, err = readAll(t, string(data))
+	require.NoError(t, err)
+	assert.Equal(t, DumpSchema, back[0].Schema)
+	assert.Equal(t, st.Progress, back[0].State.Progress)
 }
 
 func TestReadDumpsJSONLines(t *testing.T) {

@@ -80,7 +80,7 @@ func (e *Engine) decide(ctx context.Context, in Input, trace bool) (Decision, er
 func (e *Engine) decideBackoff(ctx context.Context, in Input, trace bool) (Decision, time.Duration, error) {
 	p := e.cur.Load()
 	e.mu.Lock()
-	backoff := p.backoff.Delay(in.State.Attempt, in.State.LastDelay, e.rand)
+	backoff := p.backoff.Delay(in.State.backoffStep(), in.State.LastDelay, e.rand)
 	e.mu.Unlock()
 	d, err := p.decide(ctx, in, backoff, trace)
 	// Every failure takes from the budget, whatever is decided about it,

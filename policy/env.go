@@ -40,6 +40,10 @@ type attemptVars struct {
 	BytesReceived  int64         `cel:"bytes_received"`
 	TotalExpected  int64         `cel:"total_expected"`
 	BytesRefetched int64         `cel:"bytes_refetched"`
+	Gained         int64         `cel:"gained"`
+	Duration       time.Duration `cel:"duration"`
+	Rate           float64       `cel:"rate"`
+	NoProgress     int64         `cel:"no_progress"`
 	LastDelay      time.Duration `cel:"last_delay"`
 }
 

@@ -11,6 +11,7 @@ const (
 	GuardCallerDone        = "caller_done"        // the caller's context is done
 	GuardMaxAttempts       = "max_attempts"       // limits.max_attempts reached
 	GuardMaxResumes        = "max_resumes"        // limits.max_resumes reached
+	GuardMaxNoProgress     = "max_no_progress"    // limits.max_no_progress attempts in a row without progress
 	GuardMaxRefetchBytes   = "max_refetch_bytes"  // a restart would refetch too much
 	GuardMaxElapsed        = "max_elapsed"        // the delay would pass limits.max_elapsed
 	GuardDeadline          = "deadline"           // the delay would pass the caller's deadline
@@ -47,6 +48,11 @@ func (p *Policy) guard(d *Decision, in *Input) {
 	}
 	if l.MaxAttempts > 0 && s.Attempt >= l.MaxAttempts {
 		fail(GuardMaxAttempts, "attempt %d reached the limit of %d", s.Attempt, l.MaxAttempts)
+		return
+	}
+	if n := s.NoProgress(); l.MaxNoProgress > 0 && n >= l.MaxNoProgress {
+		fail(GuardMaxNoProgress, "%d attempts in a row gained less than %d KiB each, the limit is %d",
+			n, MinProgress>>10, l.MaxNoProgress)
 		return
 	}
 	// A ranged resume needs Accept-Ranges and a validator for If-Range

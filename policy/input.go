@@ -45,6 +45,10 @@ type State struct {
 	BytesReceived int64 `json:"bytes_received" cel:"bytes_received"`
 	// TotalExpected is the announced length, or -1 when unknown.
 	TotalExpected int64 `json:"total_expected" cel:"total_expected"`
+	// Progress is what the attempt that just failed achieved, or nil when
+	// it was not recorded (a dump of schema 2 or older, pasted text, a
+	// test input that leaves it out): see Progress and NoProgress.
+	Progress *Progress `json:"progress,omitempty"`
 	// BytesRefetched counts bytes downloaded again by restarts.
 	BytesRefetched int64 `json:"bytes_refetched" cel:"bytes_refetched"`
 	// History holds the kinds of earlier failures in this operation, oldest
@@ -103,4 +107,63 @@ type Response struct {
 	Resumable bool `json:"resumable" cel:"resumable"`
 	// Protocol is "HTTP/1.1" or "HTTP/2.0".
 	Protocol string `json:"protocol,omitempty" cel:"protocol"`
+}
+
+// MinProgress is the least an attempt must gain to have made progress,
+// unless it gained at least half of what was missing when it began (the
+// end of a small body counts). A new attempt costs a connection, often a
+// TLS handshake and a request: several round trips, a few KiB of
+// headers, and a place in the server's connection limits. An attempt
+// that gains less than one 64 KiB read block — a middlebox that lets a
+// few packets through per connection, a one-byte trickle — pays more
+// than it brings, and repeating it does not converge.
+const MinProgress = 64 << 10
+
+// MadeProgress reports whether an attempt that gained gained bytes, when
+// missing bytes were missing as it began (-1: the length is unknown),
+// made progress: see MinProgress.
+func MadeProgress(gained, missing int64) bool {
+	if gained >= MinProgress {
+		return true
+	}
+	return gained > 0 && missing > 0 && 2*gained >= missing
+}
+
+// Progress describes what the attempt that just failed achieved. Rules
+// see its fields as attempt.gained, attempt.duration, attempt.rate and
+// attempt.no_progress; limits.max_no_progress bounds the streak.
+type Progress struct {
+	// Gained is how many body bytes the attempt delivered beyond the
+	// furthest offset any earlier attempt of the operation reached: a
+	// restarted pass gains nothing until it passes that mark, and the
+	// prefix a refetch reads again is not gained.
+	Gained int64 `json:"gained,omitempty"`
+	// Duration is the time from the attempt's request to its failure.
+	Duration time.Duration `json:"duration,omitempty"`
+	// Rate is Gained per second of Duration.
+	Rate float64 `json:"rate,omitempty"`
+	// NoProgress counts the consecutive failed attempts, this one
+	// included, that did not make progress (MadeProgress): 0 when this
+	// one did.
+	NoProgress int `json:"no_progress,omitempty"`
+}
+
+// backoffStep is the n the backoff grows with: the attempts in a row
+// without progress, so that a download that keeps moving waits the
+// initial delay after each failure instead of ever longer ones, while
+// failures that get nowhere back off as before. Without progress facts
+// it is the attempt number.
+func (s *State) backoffStep() int { return s.NoProgress() }
+
+// NoProgress returns s.Progress.NoProgress, or, when s carries no
+// progress facts (a dump of schema 2 or older, pasted text, a test input
+// that leaves them out), s.Attempt: every attempt is taken as one without
+// progress, which is how limits counted before progress was a fact.
+// Rules see it as attempt.no_progress and limits.max_no_progress bounds
+// it.
+func (s *State) NoProgress() int {
+	if s.Progress == nil {
+		return s.Attempt
+	}
+	return s.Progress.NoProgress
 }

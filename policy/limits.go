@@ -10,6 +10,11 @@ type Limits struct {
 	MaxAttempts int `yaml:"max_attempts" json:"max_attempts" cel:"max_attempts"`
 	// MaxResumes bounds the ranged resumes of one operation.
 	MaxResumes int `yaml:"max_resumes" json:"max_resumes" cel:"max_resumes"`
+	// MaxNoProgress bounds the attempts in a row that made no progress
+	// (see MinProgress): when the failed attempt is the MaxNoProgress-th
+	// such attempt in a row, the operation fails. Unlike MaxAttempts, it
+	// lets a download that keeps moving keep going.
+	MaxNoProgress int `yaml:"max_no_progress" json:"max_no_progress,omitempty" cel:"max_no_progress"`
 	// MaxElapsed bounds the operation's duration: a decision fails when
 	// the next delay would reach it, and adapters (httpx) end the
 	// operation when it passes while bytes are still flowing.
@@ -34,6 +39,7 @@ func (l Limits) validate(errs *ErrorList, at func(key string) pos) {
 	for key, neg := range map[string]bool{
 		"max_attempts":      l.MaxAttempts < 0,
 		"max_resumes":       l.MaxResumes < 0,
+		"max_no_progress":   l.MaxNoProgress < 0,
 		"max_elapsed":       l.MaxElapsed < 0,
 		"max_refetch_bytes": l.MaxRefetchBytes < 0,
 		"max_retry_after":   l.MaxRetryAfter < 0,

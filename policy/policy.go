@@ -456,7 +456,7 @@ func (p *Policy) Default() Action { return p.dflt }
 // done) makes the decision Fail, with Guard "error", and the error is
 // returned with it.
 func (p *Policy) Decide(ctx context.Context, in Input) (Decision, error) {
-	return p.decide(ctx, in, p.backoff.Base(in.State.Attempt), false)
+	return p.decide(ctx, in, p.backoff.Base(in.State.backoffStep()), false)
 }
 
 // DecideWith is Decide with the rules seeing backoff as the CEL variable
@@ -470,7 +470,7 @@ func (p *Policy) DecideWith(ctx context.Context, in Input, backoff time.Duration
 // it was not evaluated. It evaluates the rules one by one, so it is slower
 // than Decide, but it decides the same.
 func (p *Policy) Explain(ctx context.Context, in Input) (Decision, error) {
-	return p.decide(ctx, in, p.backoff.Base(in.State.Attempt), true)
+	return p.decide(ctx, in, p.backoff.Base(in.State.backoffStep()), true)
 }
 
 func (a Action) valid() bool { return a == Retry || a == Resume || a == Fail }

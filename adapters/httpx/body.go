@@ -45,7 +45,7 @@ type Body struct {
 	rc     io.ReadCloser
 	actx   context.Context // the current attempt's context
 	cancel context.CancelCauseFunc
-	idle   *idleWatch
+	watch  *watch
 	phase  policy.Phase // of the last failure
 
 	// received counts the body bytes taken from responses and hashed:
@@ -65,16 +65,15 @@ type Body struct {
 
 	// resuming reports that the current request was counted as a resume.
 	resuming bool
+	// stalled reports that the last attempt stalled: the next one must
+	// not reuse its connection.
+	stalled bool
 
 	err     error
 	restart *RestartError
 	eof     bool
 	closed  bool
 }
-
-// errIdle is the cause an attempt is cancelled with when IdleTimeout
-// passes.
-var errIdle = errors.New("httpx: idle timeout")
 
 func (o *op) open(ctx context.Context, opts *Options) (*Body, error) {
 	b := &Body{o: o, ctx: ctx, url: o.url, total: -1, end: -1}
@@ -210,9 +209,9 @@ func (b *Body) WriteTo(w io.Writer) (int64, error) {
 // returns are received and hashed.
 func (b *Body) fill(p []byte) (int, error) {
 	for {
-		b.idle.enter()
+		b.watch.enter()
 		n, err := b.rc.Read(p)
-		b.idle.leave()
+		b.watch.leave(n)
 		b.o.served += int64(n)
 		if b.end >= 0 && b.received+int64(n) > b.end {
 			// More bytes than announced (possible only without a
@@ -250,7 +249,7 @@ func (b *Body) fill(p []byte) (int, error) {
 			}
 		default:
 			b.phase = policy.PhaseBody
-			err = b.idleCause(err)
+			err = b.watchCause(err)
 		}
 		if err != nil {
 			if _, ok := err.(*RestartError); !ok {
@@ -359,7 +358,7 @@ func (b *Body) recover(cause error) error {
 // attempt counts a request made for a try: the first one, or one after a
 // failure.
 func (b *Body) attempt() {
-	b.o.attempts++
+	b.o.beginAttempt()
 	if b.o.c.OnAttempt != nil {
 		b.o.c.OnAttempt(b.o.event(b.received, nil))
 	}
@@ -372,6 +371,14 @@ func (b *Body) attempt() {
 // delivered. On success b.rc reads the first byte not yet delivered.
 func (b *Body) connect(wantRange bool) error {
 	b.endAttempt()
+	if b.stalled {
+		// The connection may be a black hole that would swallow the
+		// resume too: over HTTP/2 it stays pooled after its stream is
+		// reset. Drop the idle connections, so the next request dials
+		// anew.
+		b.stalled = false
+		b.o.c.httpClient().CloseIdleConnections()
+	}
 	offset := b.received
 	ranged := offset > 0 && wantRange && b.validator != ""
 
@@ -392,15 +399,15 @@ func (b *Body) connect(wantRange bool) error {
 		req.Header.Set("Range", "bytes="+strconv.FormatInt(offset, 10)+"-")
 		req.Header.Set("If-Range", b.validator)
 	}
-	if d := b.o.c.idleTimeout(); d > 0 {
-		b.idle = newIdleWatch(d, cancel)
+	if cfg := b.o.c.watchConfig(); cfg.on() {
+		b.watch = newWatch(cfg, cancel)
 	}
 	resp, err := b.o.c.httpClient().Do(req)
-	b.idle.leave()
+	b.watch.leave(0)
 	if err != nil {
 		err = scrub(err)
 		b.phase = tr.phase()
-		return b.idleCause(err)
+		return b.watchCause(err)
 	}
 	b.resp, b.rc = resp, resp.Body
 	b.o.resp.Status, b.o.resp.Protocol = resp.StatusCode, resp.Proto
@@ -487,7 +494,7 @@ func (b *Body) checkFull(resp *http.Response, offset int64) error {
 		return b.restartWith("the representation is shorter than what was delivered", nil)
 	case err != nil:
 		b.phase = policy.PhaseBody
-		return b.idleCause(err)
+		return b.watchCause(err)
 	case !bytes.Equal(h.Sum(nil), b.hash.Sum(nil)):
 		return b.restartWith("the bytes sent again differ from those delivered", nil)
 	}
@@ -500,9 +507,9 @@ func (b *Body) readPrefix(h hash.Hash, n int64) (int64, error) {
 	buf := make([]byte, min(n, 32<<10))
 	var got int64
 	for got < n {
-		b.idle.enter()
+		b.watch.enter()
 		m, err := b.rc.Read(buf[:min(int64(len(buf)), n-got)])
-		b.idle.leave()
+		b.watch.leave(m)
 		h.Write(buf[:m])
 		got += int64(m)
 		b.o.served += int64(m)
@@ -526,27 +533,43 @@ func (b *Body) statusError(resp *http.Response) error {
 	return e
 }
 
-// idleCause reports err as an IdleTimeoutError when the attempt was
-// cancelled by the idle timer, not by the caller.
-func (b *Body) idleCause(err error) error {
+// watchCause reports err as the *IdleTimeoutError or *StallError the
+// attempt's watch cancelled it with, or as an *ElapsedError when the
+// operation ran past max_elapsed; else it returns err.
+func (b *Body) watchCause(err error) error {
 	if b.ctx.Err() != nil {
 		return b.o.elapsedCause(b.ctx, err)
 	}
-	if b.actx != nil && b.ctx.Err() == nil && context.Cause(b.actx) == errIdle {
-		// The cancellation is our own doing, an effect of the timeout:
-		// keeping it would make the failure look like the caller's.
-		if errors.Is(err, context.Canceled) || errors.Is(err, errIdle) {
-			err = nil
+	if b.actx == nil {
+		return err
+	}
+	cause := context.Cause(b.actx)
+	// The cancellation is our own doing, an effect of the limit: keeping
+	// it would make the failure look like the caller's.
+	own := func(err error) error {
+		if errors.Is(err, context.Canceled) || errors.Is(err, cause) {
+			return nil
 		}
-		return &IdleTimeoutError{After: b.o.c.idleTimeout(), Err: err}
+		return err
+	}
+	switch c := cause.(type) {
+	case *IdleTimeoutError:
+		e := *c
+		e.Err = own(err)
+		return &e
+	case *StallError:
+		e := *c
+		e.Err = own(err)
+		b.stalled = true
+		return &e
 	}
 	return err
 }
 
 // endAttempt releases the current request, if any.
 func (b *Body) endAttempt() {
-	b.idle.stop()
-	b.idle = nil
+	b.watch.stop()
+	b.watch = nil
 	if b.rc != nil {
 		b.rc.Close()
 		b.rc, b.resp = nil, nil

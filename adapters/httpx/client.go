@@ -19,8 +19,13 @@ import (
 // DefaultIdleTimeout is the IdleTimeout of a zero Client.
 const DefaultIdleTimeout = 30 * time.Second
 
-// DefaultMaxAttempts is the MaxAttempts of a zero Client.
-const DefaultMaxAttempts = 100
+// DefaultMaxAttempts is the MaxAttempts of a zero Client. It is a
+// backstop, far above what the shipped policies need to fail a download
+// that makes no progress (five attempts in a row), so that a download
+// that keeps moving — 10 MB an attempt behind a middlebox that resets
+// every connection — is bounded by the policy's max_elapsed and
+// max_refetch_bytes, not by a count of attempts.
+const DefaultMaxAttempts = 1000
 
 // Client downloads with resumes and retries under a policy. The zero value
 // is ready to use: the default HTTP client, the default policy, the
@@ -41,9 +46,24 @@ type Client struct {
 	Classifier *classify.Set
 	// Walker turns errors into chains; nil means the built-in unwrappers.
 	Walker *chain.Walker
-	// IdleTimeout bounds the wait for response headers and for each read
-	// of a body. 0 means DefaultIdleTimeout; negative means none.
+	// IdleTimeout bounds the wait for a response to start: the request,
+	// the headers and the first byte of the body, and any read of a body
+	// that is not caught as a stall first. 0 means DefaultIdleTimeout;
+	// negative means none.
 	IdleTimeout time.Duration
+	// StallTimeout bounds the silence of a body that was flowing: a read
+	// that waits longer fails with a *StallError (kind "stall"), which
+	// the default policy resumes on a new connection. The limit adapts to
+	// the body: StallScale times the longest wait of a read that returned
+	// data, never below MinStallTimeout nor above StallTimeout. 0 means
+	// DefaultStallTimeout; negative turns stall detection off.
+	StallTimeout time.Duration
+	// LowSpeedLimit, when positive, is the least a flowing body must
+	// deliver, in bytes a second, averaged over LowSpeedTime (0 means
+	// DefaultLowSpeedTime); a slower body fails with a *StallError whose
+	// Slow is set. Off by default: a slow but steady body is a body.
+	LowSpeedLimit int64
+	LowSpeedTime  time.Duration
 	// MaxAttempts caps the requests of one operation whatever the policy
 	// says, a backstop for a Decider without limits. 0 means
 	// DefaultMaxAttempts.
@@ -66,6 +86,9 @@ type Client struct {
 	// Now returns the current time, for Retry-After dates and elapsed
 	// time. Nil means time.Now.
 	Now func() time.Time
+
+	// stallFloor replaces MinStallTimeout in tests.
+	stallFloor time.Duration
 }
 
 // Event describes a step of an operation to the hooks.
@@ -172,6 +195,21 @@ func (c *Client) decider() policy.Decider {
 		return c.Policy
 	}
 	return defaultPolicy()
+}
+
+// watchConfig is what the watch of each attempt enforces.
+func (c *Client) watchConfig() watchConfig {
+	cfg := watchConfig{idle: c.idleTimeout(), lowSpeed: c.LowSpeedLimit, lowSpeedTime: c.LowSpeedTime}
+	switch {
+	case c.StallTimeout == 0:
+		cfg.stallMax = DefaultStallTimeout
+	case c.StallTimeout > 0:
+		cfg.stallMax = c.StallTimeout
+	}
+	if c.stallFloor > 0 {
+		cfg.stallFloor = c.stallFloor
+	}
+	return cfg
 }
 
 func (c *Client) idleTimeout() time.Duration {

@@ -44,10 +44,17 @@ type op struct {
 	continuations int
 	served        int64
 	refetched     int64
-	lastDelay     time.Duration
-	history       []string
-	resp          policy.Response
-	done          bool
+	// Progress: the furthest body offset delivered in the operation,
+	// when the current attempt began and where that mark stood then, and
+	// the streak of failed attempts without progress.
+	highWater    int64
+	attemptStart time.Time
+	attemptBase  int64
+	noProgress   int
+	lastDelay    time.Duration
+	history      []string
+	resp         policy.Response
+	done         bool
 
 	lastInput    policy.Input
 	lastDecision policy.Decision
@@ -155,6 +162,7 @@ func (o *op) decide(ctx context.Context, cause error, phase policy.Phase, receiv
 		facts = classify.Classify(ch)
 	}
 	in := policy.Input{Error: facts, State: o.state(ctx, phase, received, total)}
+	in.State.Progress = o.progress(received, total)
 	boundState(&in.State)
 	// The rules must be evaluated even when the caller's context is done:
 	// that is a fact they decide on, not a reason to skip deciding.
@@ -210,6 +218,39 @@ func (o *op) decide(ctx context.Context, cause error, phase policy.Phase, receiv
 		o.c.OnDecision(o.event(received, cause))
 	}
 	return d
+}
+
+// beginAttempt counts a request made for a try and notes where it
+// starts, for its progress.
+func (o *op) beginAttempt() {
+	o.attempts++
+	o.attemptStart = o.c.now()
+	o.attemptBase = o.highWater
+}
+
+// progress measures the attempt that just failed, having delivered the
+// body up to received of total (-1: unknown), and updates the streak of
+// attempts without progress. A restarted pass gains nothing until it
+// passes the furthest offset reached before; a refetched prefix is not
+// gained (received counts only bytes past it).
+func (o *op) progress(received, total int64) *policy.Progress {
+	gained := max(received-o.attemptBase, 0)
+	missing := int64(-1)
+	if total >= 0 {
+		missing = total - o.attemptBase
+	}
+	p := &policy.Progress{Gained: gained, Duration: max(o.c.now().Sub(o.attemptStart), 0)}
+	if s := p.Duration.Seconds(); s > 0 {
+		p.Rate = float64(gained) / s
+	}
+	if policy.MadeProgress(gained, missing) {
+		o.noProgress = 0
+	} else {
+		o.noProgress++
+	}
+	p.NoProgress = o.noProgress
+	o.highWater = max(o.highWater, received)
+	return p
 }
 
 func (o *op) state(ctx context.Context, phase policy.Phase, received, total int64) policy.State {

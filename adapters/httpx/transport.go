@@ -70,7 +70,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		var tr phaseTrace
 		r = r.WithContext(httptrace.WithClientTrace(octx, tr.trace()))
-		o.attempts++
+		o.beginAttempt()
 		if c.OnAttempt != nil {
 			c.OnAttempt(o.event(0, nil))
 		}

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -162,7 +163,7 @@ func handDumps(t *testing.T) map[string]policy.Dump {
 	headers := liveState{phase: policy.PhaseHeaders, proto: "HTTP/2.0"}
 
 	dump := func(err error, st policy.State, e policy.Expect) policy.Dump {
-		return policy.Dump{Schema: corpusSchema, Source: "cmd/retrycheck corpus generator",
+		return policy.Dump{Schema: schemaFor(st), Source: "cmd/retrycheck corpus generator",
 			Chain: chain.Walk(err), State: st, Expect: &e}
 	}
 	with := func(st policy.State, f func(*policy.State)) policy.State { f(&st); return st }
@@ -190,9 +191,19 @@ func handDumps(t *testing.T) map[string]policy.Dump {
 			headers.state(), want(policy.Retry, "h2-unprocessed")),
 		"dump-reset-resumable.json": dump(fmt.Errorf("tarx: read python/bin/python3.10: %w", reset),
 			resumable.state(), want(policy.Resume, "resume-body")),
+		// Recorded without progress facts, as before they existed: every
+		// attempt counts as one without progress, and the fifth ends it.
 		"dump-reset-fifth-attempt.json": dump(fmt.Errorf("tarx: read python/bin/python3.10: %w", reset),
 			with(base.state(), func(s *policy.State) { s.Attempt, s.Restarts = 5, 4 }),
-			policy.Expect{Action: policy.Fail, Guard: "max_attempts"}),
+			policy.Expect{Action: policy.Fail, Guard: "max_no_progress"}),
+		// The twelfth reset of a download that gains a quarter of the
+		// archive each time: it keeps going.
+		"dump-reset-moving-twelfth-attempt.json": dump(fmt.Errorf("tarx: read python/bin/python3.10: %w", reset),
+			with(resumable.state(), func(s *policy.State) {
+				s.Attempt, s.Resumes, s.TotalExpected, s.BytesReceived = 12, 11, 12*cutAt, 11*cutAt
+				s.Progress = &policy.Progress{Gained: cutAt, Duration: time.Second, Rate: cutAt}
+			}),
+			want(policy.Resume, "resume-body")),
 		"dump-eof-full-length.json": dump(fmt.Errorf("tarx: read python/bin/python3.10: %w", io.ErrUnexpectedEOF),
 			unpack.state(), want(policy.Fail, "eof-at-full-length")),
 		"dump-eof-short-resumable.json": dump(fmt.Errorf("tarx: read python/bin/python3.10: %w", io.ErrUnexpectedEOF),
@@ -202,26 +213,32 @@ func handDumps(t *testing.T) map[string]policy.Dump {
 }
 
 // resetHistory is one operation's failures in order, as JSON Lines: the
-// same reset on every attempt of a server that cannot resume, until the
-// attempts run out.
+// same reset on every attempt of a server that cannot resume, with the
+// progress facts httpx records: the first attempt gains a quarter of the
+// archive, every restart after it gains nothing (it never passes the
+// first one's mark), and the fifth of those ends the operation.
 func resetHistory() []policy.Dump {
 	reset := &net.OpError{Op: "read", Net: "tcp",
 		Addr: &net.TCPAddr{IP: net.IPv4(10, 0, 0, 2), Port: 443},
 		Err:  &os.SyscallError{Syscall: "read", Err: syscall.ECONNRESET}}
 	c := chain.Walk(reset)
 	var out []policy.Dump
-	for attempt := 1; attempt <= 5; attempt++ {
+	for attempt := 1; attempt <= 6; attempt++ {
 		st := liveState{phase: policy.PhaseBody, proto: "HTTP/2.0", cut: true}.state()
 		st.Attempt, st.Restarts = attempt, attempt-1
 		st.BytesRefetched = int64(attempt-1) * cutAt
+		st.Progress = &policy.Progress{Duration: time.Second, NoProgress: attempt - 1}
+		if attempt == 1 {
+			st.Progress = &policy.Progress{Gained: cutAt, Duration: time.Second, Rate: cutAt}
+		}
 		for range attempt - 1 {
 			st.History = append(st.History, "connection_reset")
 		}
 		e := want(policy.Retry, "restart-body")
-		if attempt == 5 {
-			e = policy.Expect{Action: policy.Fail, Guard: "max_attempts"}
+		if attempt == 6 {
+			e = policy.Expect{Action: policy.Fail, Guard: "max_no_progress"}
 		}
-		out = append(out, policy.Dump{Schema: corpusSchema, Source: "cmd/retrycheck corpus generator",
+		out = append(out, policy.Dump{Schema: schemaFor(st), Source: "cmd/retrycheck corpus generator",
 			Chain: c, State: st, Expect: &e})
 	}
 	return out
@@ -389,3 +406,12 @@ func TestKnownGaps(t *testing.T) {
 // decisions, so the oldest schema holds it, and readers of any version
 // read it.
 const corpusSchema = 1
+
+// schemaFor is the schema of a generated dump of state st: the oldest that
+// holds it (progress facts came with schema 3).
+func schemaFor(st policy.State) int {
+	if st.Progress != nil {
+		return 3
+	}
+	return corpusSchema
+}

@@ -91,12 +91,16 @@
 //		the caller's own context was done (canceled or past its deadline)
 //	--elapsed DURATION
 //		DURATION since the operation started
+//	--gained N
+//		N bytes the failed attempt gained (its progress)
 //	--idempotency-key
 //		the request carried an Idempotency-Key header
 //	--json
 //		print JSON instead of text
 //	--method METHOD
 //		request METHOD (default GET for text); POST, PATCH and other methods that are not idempotent are sent again only if unprocessed
+//	--no-progress N
+//		N attempts in a row, the failed one included, without progress (default: every attempt, when no progress is known)
 //	--phase PHASE
 //		PHASE of the operation: connect, request, headers, body, unpack or commit
 //	--policy NAME|FILE
@@ -137,12 +141,16 @@
 //		the caller's own context was done (canceled or past its deadline)
 //	--elapsed DURATION
 //		DURATION since the operation started
+//	--gained N
+//		N bytes the failed attempt gained (its progress)
 //	--idempotency-key
 //		the request carried an Idempotency-Key header
 //	--json
 //		print JSON instead of text
 //	--method METHOD
 //		request METHOD (default GET for text); POST, PATCH and other methods that are not idempotent are sent again only if unprocessed
+//	--no-progress N
+//		N attempts in a row, the failed one included, without progress (default: every attempt, when no progress is known)
 //	--phase PHASE
 //		PHASE of the operation: connect, request, headers, body, unpack or commit
 //	--policy NAME|FILE
@@ -296,6 +304,12 @@
 // the root, or the directories holding --dump-dir, --policy or --ca,
 // however it is spelled (".", "..", an absolute path, a symbolic link).
 //
+// A response that does not start within --idle-timeout fails its attempt.
+// A body that was flowing and goes silent is declared stalled within
+// seconds (--stall-timeout) and resumed on a new connection, as the policy
+// decides; a slow but steady body is not a stall. With --speed-limit, a
+// body slower than that over --speed-time is treated as stalled too.
+//
 // Progress goes to standard error: a bar on a terminal, a line every few
 // seconds elsewhere, and one line for every decision. A summary goes to
 // standard output: bytes, attempts, resumes, restarts, time and the bytes
@@ -324,7 +338,7 @@
 //	--h2c
 //		speak HTTP/2 without TLS (prior knowledge) to an http:// URL
 //	--idle-timeout DURATION
-//		give up on a response that sends nothing for DURATION (default 30s)
+//		give up on a response that does not start (headers, first byte) within DURATION (default 30s)
 //	--json
 //		print JSON instead of text
 //	--policy NAME|FILE
@@ -335,6 +349,12 @@
 //		replace --to if it exists (atomically where the system allows)
 //	--sha256 HEX
 //		the archive's expected SHA-256, as HEX
+//	--speed-limit BYTES
+//		treat a body slower than BYTES a second over --speed-time as stalled (0: off)
+//	--speed-time DURATION
+//		the window of --speed-limit, as a DURATION (default 30s)
+//	--stall-timeout DURATION
+//		the longest a flowing body may go silent before it is resumed on a new connection; the limit adapts to the body (4× its slowest read, at least 2s) up to DURATION; 0 turns stall detection off (default 5s)
 //	--to DIR
 //		unpack into the new directory DIR (required)
 //

@@ -299,6 +299,10 @@ func factList(f classify.Facts) [][2]string {
 
 // stateList lists every state field by its CEL name.
 func stateList(s policy.State) [][2]string {
+	var progress policy.Progress
+	if s.Progress != nil {
+		progress = *s.Progress
+	}
 	history := "[]"
 	if len(s.History) > 0 {
 		history = "[" + strings.Join(s.History, ", ") + "]"
@@ -312,6 +316,11 @@ func stateList(s policy.State) [][2]string {
 		{"bytes_received", fmt.Sprint(s.BytesReceived)},
 		{"total_expected", fmt.Sprint(s.TotalExpected)},
 		{"bytes_refetched", fmt.Sprint(s.BytesRefetched)},
+		{"refetches", fmt.Sprint(s.Refetches)},
+		{"gained", fmt.Sprint(progress.Gained)},
+		{"duration", progress.Duration.String()},
+		{"rate", fmt.Sprintf("%.0f", progress.Rate)},
+		{"no_progress", noProgressText(s)},
 		{"history", history},
 		{"caller_done", fmt.Sprint(s.CallerDone)},
 		{"time_left", s.TimeLeft.String()},
@@ -325,6 +334,15 @@ func stateList(s policy.State) [][2]string {
 		{"response.resumable", fmt.Sprint(s.Response.Resumable)},
 		{"response.protocol", orNone(s.Response.Protocol)},
 	}
+}
+
+// noProgressText shows the streak of attempts without progress, saying
+// when it is inferred from the attempt number for want of facts.
+func noProgressText(s policy.State) string {
+	if s.Progress == nil {
+		return fmt.Sprintf("%d (no progress facts recorded: every attempt counts)", s.NoProgress())
+	}
+	return fmt.Sprint(s.NoProgress())
 }
 
 func orNone(s string) string {

@@ -52,6 +52,12 @@ checksum, --sha256 if given); nothing partial is ever left there.
 the root, or the directories holding --dump-dir, --policy or --ca,
 however it is spelled (".", "..", an absolute path, a symbolic link).
 
+A response that does not start within --idle-timeout fails its attempt.
+A body that was flowing and goes silent is declared stalled within
+seconds (--stall-timeout) and resumed on a new connection, as the policy
+decides; a slow but steady body is not a stall. With --speed-limit, a
+body slower than that over --speed-time is treated as stalled too.
+
 Progress goes to standard error: a bar on a terminal, a line every few
 seconds elsewhere, and one line for every decision. A summary goes to
 standard output: bytes, attempts, resumes, restarts, time and the bytes
@@ -87,6 +93,9 @@ type fetchFlags struct {
 	h2c      bool
 	progress string
 	idle     time.Duration
+	stall    time.Duration
+	speed    int64
+	speedFor time.Duration
 	demo     bool
 }
 
@@ -98,7 +107,10 @@ func (f *fetchFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.ca, "ca", "", "trust the PEM certificates in `FILE` as well as the system's")
 	fs.BoolVar(&f.h2c, "h2c", false, "speak HTTP/2 without TLS (prior knowledge) to an http:// URL")
 	fs.StringVar(&f.progress, "progress", progressAuto, "progress `MODE`: auto (a bar on a terminal, else lines), bar, lines or none")
-	fs.DurationVar(&f.idle, "idle-timeout", httpx.DefaultIdleTimeout, "give up on a response that sends nothing for `DURATION`")
+	fs.DurationVar(&f.idle, "idle-timeout", httpx.DefaultIdleTimeout, "give up on a response that does not start (headers, first byte) within `DURATION`")
+	fs.DurationVar(&f.stall, "stall-timeout", httpx.DefaultStallTimeout, "the longest a flowing body may go silent before it is resumed on a new connection; the limit adapts to the body (4× its slowest read, at least 2s) up to `DURATION`; 0 turns stall detection off")
+	fs.Int64Var(&f.speed, "speed-limit", 0, "treat a body slower than `BYTES` a second over --speed-time as stalled (0: off)")
+	fs.DurationVar(&f.speedFor, "speed-time", httpx.DefaultLowSpeedTime, "the window of --speed-limit, as a `DURATION`")
 	fs.BoolVar(&f.demo, "demo", false, "instead of URL, fetch a generated archive from a local server (package faulttest) that breaks the download three times")
 }
 
@@ -168,6 +180,9 @@ func (cl *cli) fetch(ctx context.Context, ff *fetchFlags, args []string) int {
 		}
 		opts.SHA256 = sum
 	}
+	if ff.speed < 0 {
+		return cl.usagef("--speed-limit %d: must not be negative", ff.speed)
+	}
 	switch ff.progress {
 	case progressAuto, progressBar, progressLines, progressNone:
 	default:
@@ -210,10 +225,13 @@ func (cl *cli) fetch(ctx context.Context, ff *fetchFlags, args []string) int {
 	prog := cl.newProgress(ff.progress)
 	f := &fetcher{prog: prog, dest: dest, replace: ff.replace}
 	c := &httpx.Client{
-		HTTP:        hc,
-		Policy:      policy.NewEngine(pol.Policy),
-		IdleTimeout: ff.idle,
-		DumpDir:     ff.dumpDir,
+		HTTP:          hc,
+		Policy:        policy.NewEngine(pol.Policy),
+		IdleTimeout:   ff.idle,
+		StallTimeout:  stallTimeout(ff.stall),
+		LowSpeedLimit: ff.speed,
+		LowSpeedTime:  ff.speedFor,
+		DumpDir:       ff.dumpDir,
 		// Decisions are shown by OnDecision; the logger only carries
 		// warnings, such as a dump that could not be written.
 		Logger:     slog.New(slog.NewTextHandler(cl.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
@@ -236,6 +254,15 @@ func (cl *cli) fetch(ctx context.Context, ff *fetchFlags, args []string) int {
 		return exitFail
 	}
 	return exitOK
+}
+
+// stallTimeout maps --stall-timeout to httpx.Client.StallTimeout, where 0
+// means the default and a negative value off.
+func stallTimeout(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }
 
 // summary sums up the fetch that Client.Do ended with res and err.

@@ -217,10 +217,11 @@ func TestFetchFailures(t *testing.T) {
 			rule: "checksum-again", kind: "checksum", dumps: 2},
 		{name: "not found", content: archive, script: []faulttest.Fault{{Kind: faulttest.Status, Status: 404}},
 			rule: "http-client-error", kind: "http_status", dumps: 1},
-		{name: "503 past the attempt limit", content: archive, script: []faulttest.Fault{
+		// Five attempts in a row without progress end the fetch.
+		{name: "503 past the progress limit", content: archive, script: []faulttest.Fault{
 			{Kind: faulttest.Status, Status: 503}, {Kind: faulttest.Status, Status: 503}, {Kind: faulttest.Status, Status: 503},
 			{Kind: faulttest.Status, Status: 503}, {Kind: faulttest.Status, Status: 503}},
-			rule: "max_attempts", kind: "http_status", dumps: 5},
+			rule: "max_no_progress", kind: "http_status", dumps: 5},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -421,4 +422,22 @@ func TestFetchDemo(t *testing.T) {
 			assert.Len(t, ents, 8)
 		})
 	}
+}
+
+// TestFetchStall: the server stalls mid-body with the connection open,
+// for longer than the test. fetch declares the body stalled within
+// seconds, says so, and resumes it on a new connection.
+func TestFetchStall(t *testing.T) {
+	entries, archive := fetchArchive(t)
+	s := startFetchServer(t, faulttest.Config{Content: archive, StallLimit: 30 * time.Second,
+		Script: []faulttest.Fault{{Kind: faulttest.Stall, At: int64(len(archive)) / 2}}})
+	dir := t.TempDir()
+	dest := filepath.Join(dir, "tree")
+	begin := time.Now()
+	r := runCLI(t, "", "fetch", "--policy", fastPolicy(t), "--progress", "none", "--to", dest, s.URL)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Less(t, time.Since(begin), 10*time.Second)
+	assert.Regexp(t, `fetch: attempt 1: stall at \S+ \S+ \(phase body\): resume`, r.stderr)
+	assert.Contains(t, r.stdout, "2 attempts, 1 resume, 0 restarts")
+	archivetest.Compare(t, entries, dest)
 }

@@ -20,6 +20,8 @@ type stateFlags struct {
 	elapsed    time.Duration
 	bytes      int64
 	total      int64
+	gained     int64
+	noProgress int
 	resumable  bool
 	status     int
 	retryAfter time.Duration
@@ -32,7 +34,7 @@ type stateFlags struct {
 }
 
 // stateFlagNames are the flags stateFlags registers, in help order.
-var stateFlagNames = []string{"phase", "attempt", "elapsed", "bytes", "total", "resumable", "status", "retry-after", "method", "idempotency-key", "caller-done"}
+var stateFlagNames = []string{"phase", "attempt", "elapsed", "bytes", "total", "gained", "no-progress", "resumable", "status", "retry-after", "method", "idempotency-key", "caller-done"}
 
 func (s *stateFlags) register(fs *flag.FlagSet) {
 	s.fs = fs
@@ -41,6 +43,8 @@ func (s *stateFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&s.elapsed, "elapsed", 0, "`DURATION` since the operation started")
 	fs.Int64Var(&s.bytes, "bytes", 0, "`N` body bytes received before the failure")
 	fs.Int64Var(&s.total, "total", 0, "announced body length `N` in bytes, -1 for unknown")
+	fs.Int64Var(&s.gained, "gained", 0, "`N` bytes the failed attempt gained (its progress)")
+	fs.IntVar(&s.noProgress, "no-progress", 0, "`N` attempts in a row, the failed one included, without progress (default: every attempt, when no progress is known)")
 	fs.BoolVar(&s.resumable, "resumable", false, "the server supports ranged resumes (Accept-Ranges and a validator)")
 	fs.IntVar(&s.status, "status", 0, "HTTP status `CODE` of the response")
 	fs.DurationVar(&s.retryAfter, "retry-after", 0, "the response's Retry-After as a `DURATION`")
@@ -85,6 +89,12 @@ func (s *stateFlags) check() error {
 	if s.set("bytes") && s.bytes < 0 {
 		return fmt.Errorf("invalid --bytes %d: must not be negative", s.bytes)
 	}
+	if s.set("gained") && s.gained < 0 {
+		return fmt.Errorf("invalid --gained %d: must not be negative", s.gained)
+	}
+	if s.set("no-progress") && s.noProgress < 0 {
+		return fmt.Errorf("invalid --no-progress %d: must not be negative", s.noProgress)
+	}
 	if s.set("total") && s.total < -1 {
 		return fmt.Errorf("invalid --total %d: want a length or -1 for unknown", s.total)
 	}
@@ -115,6 +125,20 @@ func (s *stateFlags) apply(st *policy.State, c *chain.Chain, inferred map[string
 			st.BytesReceived = s.bytes
 		case "total":
 			st.TotalExpected = s.total
+		case "gained":
+			p := progressOf(st)
+			p.Gained = s.gained
+			if !s.set("no-progress") {
+				// The streak follows from the gain, as far as one
+				// attempt tells: none when it made progress, else the
+				// attempts so far.
+				p.NoProgress = 0
+				if !policy.MadeProgress(s.gained, -1) {
+					p.NoProgress = max(st.Attempt, 1)
+				}
+			}
+		case "no-progress":
+			progressOf(st).NoProgress = s.noProgress
 		case "resumable":
 			st.Response.Resumable = s.resumable
 			st.Response.AcceptRanges = s.resumable
@@ -144,6 +168,8 @@ func stateKey(flagName string) string {
 	switch flagName {
 	case "bytes":
 		return "bytes_received"
+	case "no-progress":
+		return "no_progress"
 	case "total":
 		return "total_expected"
 	case "status":
@@ -185,4 +211,15 @@ func phaseList() string {
 		s[i] = string(p)
 	}
 	return strings.Join(s, ", ")
+}
+
+// progressOf returns st's progress facts, making them if it has none.
+func progressOf(st *policy.State) *policy.Progress {
+	if st.Progress == nil {
+		st.Progress = &policy.Progress{}
+	} else {
+		p := *st.Progress // the state may share it with the input it came from
+		st.Progress = &p
+	}
+	return st.Progress
 }
