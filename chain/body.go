@@ -254,6 +254,17 @@ var grpcCodeNames = [...]string{"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT"
 	"ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
 	"UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"}
 
+// GRPCCodeByName returns the number of the gRPC code named name
+// ("UNAVAILABLE": 14), or -1.
+func GRPCCodeByName(name string) int {
+	for i, n := range grpcCodeNames {
+		if n == name {
+			return i
+		}
+	}
+	return -1
+}
+
 // isGRPCCodeName reports whether s is a gRPC code's canonical name, other
 // than OK.
 func isGRPCCodeName(s string) bool {

@@ -89,7 +89,7 @@ func builtinLayer(l *chain.Layer, hasChild bool, in *layerInfo, rs chain.Recogni
 	if !addressOnly(tk) && (in.kind == "" || hint != "") && (len(rs) > 0 || !builtinsDone) {
 		read := scratch
 		*read = l.Attrs // a copy: recognisers add to it, never to the chain
-		if recogniseText(ownText(l, hasChild), read, rs, !builtinsDone) {
+		if recogniseText(l.Message, ownText(l, hasChild), read, rs, !builtinsDone) {
 			if read.Kind != hint {
 				in.setKindHint(Kind(read.Kind), read.Transient)
 			}
@@ -161,21 +161,22 @@ func builtinLayer(l *chain.Layer, hasChild bool, in *layerInfo, rs chain.Recogni
 	}
 }
 
-// recogniseText runs the user's recognisers and, when builtins is set,
-// chain's built-in ones on text.
-func recogniseText(text string, a *chain.Attrs, rs chain.Recognisers, builtins bool) bool {
-	if text == "" {
-		return false
-	}
-	if builtins {
-		return rs.Recognise(text, a)
-	}
-	text = capText(text, chain.RecogniseLimit)
+// recogniseText runs the user's recognisers on the layer's whole message
+// — its own words and those of the layers it wraps, so that a pattern may
+// span ": " — and, when builtins is set, chain's built-in ones on its own
+// text.
+func recogniseText(message, own string, a *chain.Attrs, rs chain.Recognisers, builtins bool) bool {
 	found := false
-	for _, r := range rs {
-		if r != nil && r.Recognise(text, a) {
-			found = true
+	if len(rs) > 0 && message != "" {
+		message = capText(message, chain.RecogniseLimit)
+		for _, r := range rs {
+			if r != nil && r.Recognise(message, a) {
+				found = true
+			}
 		}
+	}
+	if builtins && own != "" && chain.Recognise(own, a) {
+		found = true
 	}
 	return found
 }

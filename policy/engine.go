@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/faultline-go/faultline/classify"
 )
 
 // Engine decides with a current policy, a retry budget and randomized
@@ -59,6 +61,10 @@ func NewEngine(p *Policy, opts ...EngineOption) *Engine {
 
 // Policy returns the current policy.
 func (e *Engine) Policy() *Policy { return e.cur.Load() }
+
+// Classifier returns the current policy's classifier set: the built-in
+// vocabulary and the policy's recognisers.
+func (e *Engine) Classifier() *classify.Set { return e.cur.Load().Classifier() }
 
 // Decide decides with the current policy, jittered backoff and the budget.
 func (e *Engine) Decide(ctx context.Context, in Input) (Decision, error) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/cel-go/cel"
 )
@@ -88,6 +89,23 @@ var canonicalEnv = sync.OnceValues(func() (*cel.Env, error) {
 const digestLang = "faultline policy 1; cel strings 5, optional 1"
 
 // digest computes the ID's digest of a merged spec.
+// recogniserForm is what of a recogniser the digest covers: all that
+// changes what it reads, not its tests or description.
+type recogniserForm struct {
+	Name      string        `json:"name"`
+	Match     string        `json:"match,omitempty"`
+	When      string        `json:"when,omitempty"`
+	Kind      string        `json:"kind,omitempty"`
+	Transient *bool         `json:"transient,omitempty"`
+	Status    int           `json:"status,omitempty"`
+	Errno     string        `json:"errno,omitempty"`
+	Code      string        `json:"code,omitempty"`
+	GRPC      string        `json:"grpc,omitempty"`
+	Wait      time.Duration `json:"wait,omitempty"`
+	Timeout   bool          `json:"timeout,omitempty"`
+	NotFound  bool          `json:"not_found,omitempty"`
+}
+
 func digest(spec *fileSpec) string {
 	type ruleForm struct {
 		Name       string `json:"name"`
@@ -105,6 +123,8 @@ func digest(spec *fileSpec) string {
 		Variables [][2]string `json:"variables"`
 		Rules     []ruleForm  `json:"rules"`
 		Default   Action      `json:"default"`
+		// Recognisers change the facts, so they decide too.
+		Recognisers []recogniserForm `json:"recognisers,omitempty"`
 	}{Lang: digestLang, Limits: spec.Limits, Backoff: spec.Backoff, Budget: spec.Budget, Default: spec.Default}
 	for _, v := range spec.Variables {
 		form.Variables = append(form.Variables, [2]string{v.Name, canonical(v.Expr.Text)})
@@ -112,6 +132,11 @@ func digest(spec *fileSpec) string {
 	for _, r := range spec.Rules {
 		form.Rules = append(form.Rules, ruleForm{Name: r.Name, When: canonical(r.When.Text), Action: r.Action,
 			Delay: canonical(r.Delay.Text), Reason: r.Reason, ReasonExpr: canonical(r.ReasonExpr.Text)})
+	}
+	for _, r := range spec.Recognisers {
+		form.Recognisers = append(form.Recognisers, recogniserForm{Name: r.Name, Match: r.Match.Text, When: r.When.Text,
+			Kind: r.Kind, Transient: r.Transient, Status: r.Status, Errno: r.Errno, Code: r.Code, GRPC: r.GRPC,
+			Wait: r.Wait, Timeout: r.Timeout, NotFound: r.NotFound})
 	}
 	data, err := json.Marshal(form)
 	if err != nil {

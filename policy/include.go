@@ -114,6 +114,9 @@ func (l *loader) load(src *source, data []byte, spec *fileSpec, stack []string) 
 	for i := range own.Tests {
 		own.Tests[i].src = src
 	}
+	for i := range own.Recognisers {
+		own.Recognisers[i].src = src
+	}
 	if len(stack) > 0 {
 		for _, key := range onlyTop {
 			if n := keyNode(own.Node, key); n != nil {
@@ -122,7 +125,7 @@ func (l *loader) load(src *source, data []byte, spec *fileSpec, stack []string) 
 		}
 	} else {
 		*spec = own
-		spec.Variables, spec.Rules, spec.Tests = nil, nil, nil
+		spec.Variables, spec.Rules, spec.Tests, spec.Recognisers = nil, nil, nil, nil
 	}
 	stack = append(stack, src.rel)
 	for _, inc := range own.Include {
@@ -131,6 +134,7 @@ func (l *loader) load(src *source, data []byte, spec *fileSpec, stack []string) 
 	spec.Variables = append(spec.Variables, own.Variables...)
 	spec.Rules = append(spec.Rules, own.Rules...)
 	spec.Tests = append(spec.Tests, own.Tests...)
+	spec.Recognisers = append(spec.Recognisers, own.Recognisers...)
 	return true
 }
 

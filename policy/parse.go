@@ -11,18 +11,19 @@ import (
 
 // fileSpec is a policy file as written.
 type fileSpec struct {
-	Name        string        `yaml:"name"`
-	Version     string        `yaml:"version"`
-	Description string        `yaml:"description"`
-	Include     []includeSpec `yaml:"include"`
-	Limits      Limits        `yaml:"limits"`
-	Backoff     Backoff       `yaml:"backoff"`
-	Budget      *Budget       `yaml:"budget"`
-	Variables   variables     `yaml:"variables"`
-	Rules       []ruleSpec    `yaml:"rules"`
-	Default     Action        `yaml:"default"`
-	Tests       []caseSpec    `yaml:"tests"`
-	Node        *yaml.Node    `yaml:",self"`
+	Name        string           `yaml:"name"`
+	Version     string           `yaml:"version"`
+	Description string           `yaml:"description"`
+	Include     []includeSpec    `yaml:"include"`
+	Limits      Limits           `yaml:"limits"`
+	Backoff     Backoff          `yaml:"backoff"`
+	Budget      *Budget          `yaml:"budget"`
+	Variables   variables        `yaml:"variables"`
+	Recognisers []recogniserSpec `yaml:"recognisers"`
+	Rules       []ruleSpec       `yaml:"rules"`
+	Default     Action           `yaml:"default"`
+	Tests       []caseSpec       `yaml:"tests"`
+	Node        *yaml.Node       `yaml:",self"`
 }
 
 type ruleSpec struct {

@@ -16,6 +16,9 @@ import (
 	"time"
 
 	"github.com/google/cel-go/cel"
+
+	"github.com/faultline-go/faultline/chain"
+	"github.com/faultline-go/faultline/classify"
 )
 
 // Policy is a loaded, type-checked policy file. A *Policy is immutable and
@@ -34,6 +37,10 @@ type Policy struct {
 	rules   []*rule
 	dflt    Action
 	cases   []Case
+	// recognisers read the deployment's own error texts; classifier
+	// classifies with them. Both nil when the policy declares none.
+	recognisers *chain.PatternSet
+	classifier  *classify.Set
 	// first evaluates every rule's condition in order, as one nested
 	// conditional, to the index of the first rule that matches or -1.
 	first cel.Program
@@ -219,13 +226,14 @@ func parse(filename, rel string, data []byte, read readFunc, name func(string) s
 	if err != nil {
 		return nil, fmt.Errorf("policy: building the CEL environment: %w", err)
 	}
+	p.compileRecognisers(&errs, spec.Recognisers, at("recognisers"))
 	c := &compiler{file: filename, errs: &errs, env: env}
 	c.compileVariables(spec.Variables, at("variables"))
 	costs := p.compileRules(c, spec.Rules, at("rules"))
 	if len(errs) == 0 {
 		p.compileFirst(c, spec.Rules, costs, at("rules"))
 	}
-	p.cases = buildCases(&errs, spec.Tests, at("tests"), read)
+	p.cases = buildCases(&errs, spec.Tests, at("tests"), read, p.Classifier())
 	p.digest = digest(&spec)
 	errs.Sort()
 	if len(errs) > 0 {

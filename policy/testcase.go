@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+
+	"github.com/faultline-go/faultline/classify"
 )
 
 // Expect is the decision a test case or a recorded dump expects. Empty
@@ -96,7 +98,7 @@ func (p *Policy) Unfired(results []CaseResult) []string {
 // buildCases turns the test specs into cases, reading dumps: each must
 // lie in the policy file's directory, and all of them together hold at
 // most maxDumpTotal bytes.
-func buildCases(errs *ErrorList, specs []caseSpec, testsAt pos, read readFunc) []Case {
+func buildCases(errs *ErrorList, specs []caseSpec, testsAt pos, read readFunc, cl *classify.Set) []Case {
 	if len(specs) > maxTests {
 		errs.add(testsAt, "", "the policy has %d test cases; the limit is %d", len(specs), maxTests)
 		return nil
@@ -153,7 +155,7 @@ func buildCases(errs *ErrorList, specs []caseSpec, testsAt pos, read readFunc) [
 				d.errs.add(at, "", "test %q: dump %s: %v", c.Name, s.Dump, err)
 				break
 			}
-			c.Input = dumps[0].Input()
+			c.Input = Input{Error: cl.Classify(dumps[0].Chain), State: dumps[0].State}
 			if reflect.ValueOf(c.Expect).IsZero() && dumps[0].Expect != nil {
 				c.Expect = *dumps[0].Expect
 			}

@@ -42,7 +42,10 @@ type Client struct {
 	// If it has a RecordSuccess() method (as *policy.Engine does), it is
 	// called when an operation succeeds, to refill a retry budget.
 	Policy policy.Decider
-	// Classifier classifies failures; nil means the built-in classifiers.
+	// Classifier classifies failures; nil means the policy's (a Decider
+	// with a Classifier method, as *policy.Policy and *policy.Engine have:
+	// the built-in vocabulary and the policy's recognisers), else the
+	// built-in classifiers.
 	Classifier *classify.Set
 	// Walker turns errors into chains; nil means the built-in unwrappers.
 	Walker *chain.Walker

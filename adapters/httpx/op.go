@@ -156,9 +156,14 @@ func (o *op) decide(ctx context.Context, cause error, phase policy.Phase, receiv
 	redactChain(&ch)
 	fitChain(&ch)
 	var facts classify.Facts
-	if o.c.Classifier != nil {
+	switch cl, ok := o.decider.(interface{ Classifier() *classify.Set }); {
+	case o.c.Classifier != nil:
 		facts = o.c.Classifier.Classify(ch)
-	} else {
+	case ok:
+		// The policy's recognisers: a dump of this failure replayed with
+		// the same policy then sees the same facts.
+		facts = cl.Classifier().Classify(ch)
+	default:
 		facts = classify.Classify(ch)
 	}
 	in := policy.Input{Error: facts, State: o.state(ctx, phase, received, total)}

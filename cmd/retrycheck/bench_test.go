@@ -105,7 +105,7 @@ func BenchmarkDecideText(b *testing.B) {
 	rd := &reader{flags: &stateFlags{}, onError: func(err error) { b.Fatal(err) }}
 	decided := 0
 	fn := func(f *failure) error {
-		if _, err := pol.Decide(ctx, f.dump.Input()); err != nil {
+		if _, err := pol.Decide(ctx, pol.Input(f.dump)); err != nil {
 			return err
 		}
 		decided++

@@ -106,7 +106,7 @@ func (cl *cli) decide(ctx context.Context, sf *stateFlags, args []string) int {
 	// work decides one failure and renders its line; for JSON Lines it
 	// runs on several goroutines (a *policy.Policy is safe for that).
 	work := func(f *failure) {
-		in := f.dump.Input()
+		in := pol.Input(f.dump)
 		d, err := pol.Decide(ctx, in)
 		r := &decided{err: err}
 		if cl.json {

@@ -175,9 +175,10 @@ func (df *differ) run(ctx context.Context, sf *stateFlags, args []string) int {
 	}
 	df.groups = map[changeKey]*changeGroup{}
 	work := func(f *failure) {
-		in := f.dump.Input()
+		// Each policy reads the failure with its own recognisers.
+		oldIn, in := df.old.Input(f.dump), df.new.Input(f.dump)
 		c := &compared{kind: in.Error.Kind, status: in.Error.HTTP.Status}
-		c.old, c.oldErr = decideRange(ctx, df.old.Policy, in)
+		c.old, c.oldErr = decideRange(ctx, df.old.Policy, oldIn)
 		c.new, c.newErr = decideRange(ctx, df.new.Policy, in)
 		f.result = c
 	}

@@ -87,7 +87,7 @@ func (cl *cli) explain(ctx context.Context, sf *stateFlags, args []string) int {
 		code = exitUsage
 	}}
 	explainOne := func(f *failure) error {
-		in := f.dump.Input()
+		in := pol.Input(f.dump)
 		d, err := pol.Explain(ctx, in)
 		if err != nil {
 			cl.errorf("%s: %v", f.name, err)

@@ -136,7 +136,7 @@ func (t *tester) runDir(ctx context.Context, p *loaded) {
 		t.code = exitUsage
 	}}
 	err := t.eachCase(t.casesDir, rd, func(f *failure) error {
-		d, err := p.Explain(ctx, f.dump.Input())
+		d, err := p.Explain(ctx, p.Input(f.dump))
 		if f.expect == nil {
 			t.report(p, f.name, nil, d, err, "no expected outcome: add \"expect\" to the dump or an \"# expect:\" header to the text")
 			return nil
