@@ -136,3 +136,23 @@ func FuzzPatternWords(f *testing.F) {
 		}
 	})
 }
+
+// The work of regular expressions is drawn from a budget: a pattern that
+// would overrun what is left is skipped, the same way every time.
+func TestPatternWorkBudget(t *testing.T) {
+	set, err := chain.CompilePatterns([]chain.Pattern{
+		{Name: "first", Regexp: `(.*a){8}z`, Set: chain.Attrs{Kind: "timeout"}},
+		{Name: "second", Regexp: `a+`, Set: chain.Attrs{ErrorCode: "SEEN"}},
+	})
+	require.NoError(t, err)
+	text := strings.Repeat("a", 2000)
+	var a chain.Attrs
+	budget := chain.MaxPatternWork
+	assert.True(t, set.RecogniseWithin(text, &a, &budget))
+	assert.Equal(t, "SEEN", a.ErrorCode)
+	assert.Less(t, budget, chain.MaxPatternWork, "the work done is taken")
+
+	a, budget = chain.Attrs{}, 100
+	assert.False(t, set.RecogniseWithin(text, &a, &budget), "no room: nothing runs")
+	assert.Equal(t, 100, budget)
+}

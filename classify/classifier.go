@@ -100,6 +100,9 @@ func (s *Set) Classify(c chain.Chain) Facts {
 	}
 	f := Facts{Kind: Unknown, Layer: -1}
 	scratch := new(chain.Attrs)
+	// The user's pattern recognisers share one budget across the layers,
+	// so that the work of one Classify is bounded whatever the chain.
+	budget := chain.MaxPatternWork
 	for i := range c.Layers {
 		l := &c.Layers[i]
 		var in layerInfo
@@ -110,7 +113,7 @@ func (s *Set) Classify(c chain.Chain) Facts {
 		// A version 2 walker recorded what the built-in recognisers read in
 		// the layers it parsed from text.
 		parsed := c.Schema >= 2 && l.Via == chain.ViaText && l.Type == "" && !l.Attrs.IsZero()
-		builtinLayer(l, i+1 < n && c.Layers[i+1].Parent == i, &in, rs, parsed, scratch)
+		builtinLayer(l, i+1 < n && c.Layers[i+1].Parent == i, &in, rs, parsed, scratch, &budget)
 		if s != nil && len(s.Classifiers) > 0 {
 			s.consult(l, &in, &f)
 		}

@@ -70,7 +70,7 @@ func (in *layerInfo) setKindHint(k Kind, transient *bool) {
 // hasChild reports that the layer has a child in the chain.
 // scratch holds the attributes read from the text; it is reused from
 // layer to layer.
-func builtinLayer(l *chain.Layer, hasChild bool, in *layerInfo, rs chain.Recognisers, builtinsDone bool, scratch *chain.Attrs) {
+func builtinLayer(l *chain.Layer, hasChild bool, in *layerInfo, rs chain.Recognisers, builtinsDone bool, scratch *chain.Attrs, budget *int) {
 	tk := typeKey(l.Type)
 	hint := l.Attrs.Kind
 	if hint != "" {
@@ -89,7 +89,7 @@ func builtinLayer(l *chain.Layer, hasChild bool, in *layerInfo, rs chain.Recogni
 	if !addressOnly(tk) && (in.kind == "" || hint != "") && (len(rs) > 0 || !builtinsDone) {
 		read := scratch
 		*read = l.Attrs // a copy: recognisers add to it, never to the chain
-		if recogniseText(l.Message, ownText(l, hasChild), read, rs, !builtinsDone) {
+		if recogniseText(l.Message, ownText(l, hasChild), read, rs, !builtinsDone, budget) {
 			if read.Kind != hint {
 				in.setKindHint(Kind(read.Kind), read.Transient)
 			}
@@ -161,16 +161,27 @@ func builtinLayer(l *chain.Layer, hasChild bool, in *layerInfo, rs chain.Recogni
 	}
 }
 
+// budgeted is a recogniser that draws its work from a budget shared
+// across the layers of a chain, as chain.PatternSet does.
+type budgeted interface {
+	RecogniseWithin(text string, a *chain.Attrs, budget *int) bool
+}
+
 // recogniseText runs the user's recognisers on the layer's whole message
 // — its own words and those of the layers it wraps, so that a pattern may
 // span ": " — and, when builtins is set, chain's built-in ones on its own
 // text.
-func recogniseText(message, own string, a *chain.Attrs, rs chain.Recognisers, builtins bool) bool {
+func recogniseText(message, own string, a *chain.Attrs, rs chain.Recognisers, builtins bool, budget *int) bool {
 	found := false
 	if len(rs) > 0 && message != "" {
 		message = capText(message, chain.RecogniseLimit)
 		for _, r := range rs {
-			if r != nil && r.Recognise(message, a) {
+			if r == nil {
+				continue
+			}
+			if rw, ok := r.(budgeted); ok {
+				found = rw.RecogniseWithin(message, a, budget) || found
+			} else if r.Recognise(message, a) {
 				found = true
 			}
 		}
