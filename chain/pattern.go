@@ -78,7 +78,7 @@ type PatternSet struct {
 type compiledPattern struct {
 	p      Pattern
 	re     *regexp.Regexp
-	insts  int // the instructions re compiles to
+	insts  int                  // the instructions re compiles to
 	groups [len(groupNames)]int // index of each named group, or -1
 }
 

@@ -141,5 +141,7 @@ rules:
 	start := time.Now()
 	f := p.Classify(chain.Chain{Schema: chain.SchemaVersion, Layers: []chain.Layer{{Message: text, Own: text, Via: chain.ViaRoot, Parent: -1}}})
 	assert.Equal(t, classify.Unknown, f.Kind)
-	assert.Less(t, time.Since(start), 10*time.Second)
+	// A guard against a hang only; chain's TestPatternsHostile counts the
+	// work.
+	assert.Less(t, time.Since(start), time.Minute)
 }
