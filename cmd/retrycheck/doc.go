@@ -271,12 +271,16 @@
 //		decide the inputs under DIR too
 //	--elapsed DURATION
 //		DURATION since the operation started
+//	--gained N
+//		N bytes the failed attempt gained (its progress)
 //	--idempotency-key
 //		the request carried an Idempotency-Key header
 //	--json
 //		print JSON instead of text
 //	--method METHOD
 //		request METHOD (default GET for text); POST, PATCH and other methods that are not idempotent are sent again only if unprocessed
+//	--no-progress N
+//		N attempts in a row, the failed one included, without progress (default: every attempt, when no progress is known)
 //	--phase PHASE
 //		PHASE of the operation: connect, request, headers, body, unpack or commit
 //	--resumable
