@@ -56,7 +56,9 @@
 // evaluate an input, or diff found decisions that change; 2 for usage
 // errors and unreadable inputs or policies, reported with the input's name
 // and, for JSON, the line and column (and for diff, an input a policy could
-// not evaluate).
+// not evaluate). fetch adds a code per class of failure: 65 for corrupt or
+// unsafe data, 75 when retrying later may work, 130 when interrupted
+// ("retrycheck help fetch").
 //
 // # decide
 //
@@ -320,9 +322,29 @@
 // the server sent. With --dump-dir, every failure is recorded there as a
 // dump that "retrycheck explain" replays.
 //
-// Exit status: 0 when the tree is in place; 1 when the fetch failed, with
-// the decision that ended it (rule, reason and kind of failure); 2 for
-// usage errors and unreadable policies.
+// On failure, the decision that ended the fetch (rule, reason, kind of
+// failure) goes to standard error. With --json, standard output is one
+// JSON object: bytes, attempts, resumes, restarts, every decision made
+// (attempt, phase, kind, offset, action, delay, rule), the final kind and
+// rule, the exit status and its class; URLs and messages have their
+// secrets masked.
+//
+// Exit status, one per class of outcome, so that a script can tell "try
+// again later" from "this will never work" (--json names the class):
+//
+//	0    ok: the tree is in place
+//	1    failed, and retrying will not help: the policy gave up on a
+//	     failure that is not transient (404, an untrusted certificate, a
+//	     host that does not exist, a full disk), or --to exists
+//	2    usage: bad flags or arguments, a policy that does not load, a
+//	     --to that is refused
+//	65   data (EX_DATAERR): the archive is corrupt or unsafe: a checksum
+//	     or --sha256 mismatch, a corrupt stream, an entry that would land
+//	     outside --to, an archive over a limit
+//	75   tempfail (EX_TEMPFAIL): failed, but retrying later may work: a
+//	     transient failure outlasted the policy's limits (attempts,
+//	     elapsed time, Retry-After, the deadline)
+//	130  interrupted (SIGINT or SIGTERM); nothing was left at --to
 //
 // Example:
 //

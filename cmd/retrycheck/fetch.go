@@ -64,9 +64,29 @@ standard output: bytes, attempts, resumes, restarts, time and the bytes
 the server sent. With --dump-dir, every failure is recorded there as a
 dump that "retrycheck explain" replays.
 
-Exit status: 0 when the tree is in place; 1 when the fetch failed, with
-the decision that ended it (rule, reason and kind of failure); 2 for
-usage errors and unreadable policies.
+On failure, the decision that ended the fetch (rule, reason, kind of
+failure) goes to standard error. With --json, standard output is one
+JSON object: bytes, attempts, resumes, restarts, every decision made
+(attempt, phase, kind, offset, action, delay, rule), the final kind and
+rule, the exit status and its class; URLs and messages have their
+secrets masked.
+
+Exit status, one per class of outcome, so that a script can tell "try
+again later" from "this will never work" (--json names the class):
+
+	0    ok: the tree is in place
+	1    failed, and retrying will not help: the policy gave up on a
+	     failure that is not transient (404, an untrusted certificate, a
+	     host that does not exist, a full disk), or --to exists
+	2    usage: bad flags or arguments, a policy that does not load, a
+	     --to that is refused
+	65   data (EX_DATAERR): the archive is corrupt or unsafe: a checksum
+	     or --sha256 mismatch, a corrupt stream, an entry that would land
+	     outside --to, an archive over a limit
+	75   tempfail (EX_TEMPFAIL): failed, but retrying later may work: a
+	     transient failure outlasted the policy's limits (attempts,
+	     elapsed time, Retry-After, the deadline)
+	130  interrupted (SIGINT or SIGTERM); nothing was left at --to
 
 Example:
 
@@ -142,6 +162,15 @@ type fetchSummary struct {
 	Error    string           `json:"error,omitempty"`
 	Decision *policy.Decision `json:"decision,omitempty"`
 	Kind     classify.Kind    `json:"kind,omitempty"`
+	Rule     string           `json:"rule,omitempty"`
+	// Decisions is every decision the fetch made, oldest first.
+	Decisions []policy.Step `json:"decisions,omitempty"`
+	// Exit is the exit status and Class its class: ok, failed, usage,
+	// data, tempfail or interrupted.
+	Exit  int    `json:"exit"`
+	Class string `json:"class"`
+
+	facts classify.Facts // of the last failure
 }
 
 func (cl *cli) fetch(ctx context.Context, ff *fetchFlags, args []string) int {
@@ -244,16 +273,14 @@ func (cl *cli) fetch(ctx context.Context, ff *fetchFlags, args []string) int {
 	prog.stop()
 
 	sum := f.summary(url, ff, res, err)
+	sum.Exit, sum.Class = fetchExit(ctx, err != nil, sum.facts, sum.Decision)
 	cl.fetchReport(sum)
-	if err != nil {
-		if ctx.Err() != nil {
-			// Interrupted: the staging tree is gone by now (tarx removes
-			// it when its context ends); say so, and why.
-			cl.errorf("stopped (%v): nothing was left at %s", context.Cause(ctx), ff.to)
-		}
-		return exitFail
+	if sum.Class == classInterrupted {
+		// The staging tree is gone by now (tarx removes it when its
+		// context ends); say so, and why.
+		cl.errorf("stopped (%v): nothing was left at %s", context.Cause(ctx), ff.to)
 	}
-	return exitOK
+	return sum.Exit
 }
 
 // stallTimeout maps --stall-timeout to httpx.Client.StallTimeout, where 0
@@ -274,7 +301,7 @@ func (f *fetcher) summary(url string, ff *fetchFlags, res httpx.Result, err erro
 		Seconds: res.Duration.Seconds(),
 		Format:  string(f.stats.Format), Files: f.stats.Files, Dirs: f.stats.Dirs,
 		Symlinks: f.stats.Symlinks, Hardlinks: f.stats.Hardlinks, Unpacked: f.stats.Bytes,
-		DumpDir: ff.dumpDir,
+		DumpDir: ff.dumpDir, Decisions: res.Trail,
 	}
 	if ff.dumpDir != "" {
 		sum.Dumps = f.decisions
@@ -283,18 +310,20 @@ func (f *fetcher) summary(url string, ff *fetchFlags, res httpx.Result, err erro
 		return sum
 	}
 	sum.Error = redact.Text(err.Error())
-	sum.Kind = f.last.Input.Error.Kind
+	sum.facts = f.last.Input.Error
 	if he := (*httpx.Error)(nil); errors.As(err, &he) {
 		d := he.Decision
 		d.Trace = nil
 		d.Reason = redact.Text(d.Reason)
 		sum.Decision = &d
+		sum.Rule = d.Rule
 	}
-	if sum.Kind == "" {
+	if sum.facts.Kind == "" {
 		// No decision was made (the request could not even be built):
 		// classify the error as the policy would have.
-		sum.Kind = classify.Classify(chain.Walk(err)).Kind
+		sum.facts = classify.Classify(chain.Walk(err))
 	}
+	sum.Kind = sum.facts.Kind
 	return sum
 }
 

@@ -208,20 +208,21 @@ func TestFetchFailures(t *testing.T) {
 		rule    string
 		kind    string
 		dumps   int
+		code    int
 	}{
 		// The flipped bytes happen to inflate into a bad tar header.
-		{name: "corrupt deflate", content: garbage, rule: "corrupt", kind: "archive", dumps: 1},
+		{name: "corrupt deflate", content: garbage, rule: "corrupt", kind: "archive", dumps: 1, code: exitData},
 		// A CRC-32 mismatch may be a bit flipped on the way: tried twice.
-		{name: "gzip checksum", content: corrupt, rule: "checksum-again", kind: "checksum", dumps: 2},
+		{name: "gzip checksum", content: corrupt, rule: "checksum-again", kind: "checksum", dumps: 2, code: exitData},
 		{name: "sha256 mismatch twice", content: archive, args: []string{"--sha256", hex.EncodeToString(wrong[:])},
-			rule: "checksum-again", kind: "checksum", dumps: 2},
+			rule: "checksum-again", kind: "checksum", dumps: 2, code: exitData},
 		{name: "not found", content: archive, script: []faulttest.Fault{{Kind: faulttest.Status, Status: 404}},
-			rule: "http-client-error", kind: "http_status", dumps: 1},
+			rule: "http-client-error", kind: "http_status", dumps: 1, code: exitFail},
 		// Five attempts in a row without progress end the fetch.
 		{name: "503 past the progress limit", content: archive, script: []faulttest.Fault{
 			{Kind: faulttest.Status, Status: 503}, {Kind: faulttest.Status, Status: 503}, {Kind: faulttest.Status, Status: 503},
 			{Kind: faulttest.Status, Status: 503}, {Kind: faulttest.Status, Status: 503}},
-			rule: "max_no_progress", kind: "http_status", dumps: 5},
+			rule: "max_no_progress", kind: "http_status", dumps: 5, code: exitTempFail},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -231,7 +232,7 @@ func TestFetchFailures(t *testing.T) {
 			dumps := filepath.Join(dir, "dumps")
 			args := append([]string{"fetch", "--policy", pol, "--to", dest, "--dump-dir", dumps, "--progress", "none"}, tc.args...)
 			r := runCLI(t, "", append(args, s.URL)...)
-			require.Equal(t, exitFail, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+			require.Equal(t, tc.code, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 			assert.Regexp(t, `^failed `+regexp.QuoteMeta(s.URL)+` after \S+: \d+ attempts?, \d+ resumes?, \d+ restarts?; `, r.stdout)
 			assert.Regexp(t, `gave up by (rule|guard) "`+tc.rule+`" \(kind `+tc.kind+`\): `, r.stderr)
 			assert.NoDirExists(t, dest)
@@ -395,7 +396,7 @@ func TestFetchCanceled(t *testing.T) {
 	}()
 	var out, errOut bytes.Buffer
 	code := run(ctx, []string{"fetch", "--progress", "none", "--to", dest, s.URL}, strings.NewReader(""), &out, &errOut)
-	assert.Equal(t, exitFail, code, errOut.String())
+	assert.Equal(t, exitInterrupted, code, errOut.String())
 	assert.Regexp(t, `gave up by rule "caller-canceled" \(kind canceled\)`, errOut.String())
 	assert.NoDirExists(t, dest)
 	assertNoStaging(t, dir)

@@ -61,7 +61,9 @@ when a test case failed, a policy has lint errors, a policy could not
 evaluate an input, or diff found decisions that change; 2 for usage
 errors and unreadable inputs or policies, reported with the input's name
 and, for JSON, the line and column (and for diff, an input a policy could
-not evaluate).
+not evaluate). fetch adds a code per class of failure: 65 for corrupt or
+unsafe data, 75 when retrying later may work, 130 when interrupted
+("retrycheck help fetch").
 `)
 	return b.String()
 }
