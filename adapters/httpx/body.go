@@ -284,6 +284,10 @@ func (b *Body) consumed() int64 { return b.received - int64(b.w-b.r) }
 // Close ends the current request. It does not fail.
 func (b *Body) Close() error {
 	b.endAttempt()
+	if b.own && !b.closed {
+		// The Body of Open is the operation: it ends here.
+		b.o.end(b.o.result(b.consumed()), b.err)
+	}
 	b.closed = true
 	if b.release != nil {
 		b.release()
@@ -339,9 +343,7 @@ func (b *Body) recover(cause error) error {
 			b.resuming = d.Action == policy.Resume && b.validator != ""
 			if b.resuming {
 				o.resumes++
-				if o.c.OnResume != nil {
-					o.c.OnResume(o.event(b.received, cause))
-				}
+				o.onResume(o.event(b.received, cause))
 			}
 		}
 		b.attempt()
@@ -359,9 +361,7 @@ func (b *Body) recover(cause error) error {
 // failure.
 func (b *Body) attempt() {
 	b.o.beginAttempt()
-	if b.o.c.OnAttempt != nil {
-		b.o.c.OnAttempt(b.o.event(b.received, nil))
-	}
+	b.o.onAttempt(b.o.event(b.received, nil))
 }
 
 // connect sends the request for what is still missing: everything, or,

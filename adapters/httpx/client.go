@@ -83,6 +83,14 @@ type Client struct {
 	OnResume   func(Event) // before a resume request
 	OnRestart  func(Event) // when Do starts its consumer again
 
+	// Observe, when set, is called as each operation starts (Do, Open, or
+	// a request through Transport). It returns the context the operation
+	// runs in, which an observer may extend (a tracer adds its span, so
+	// that the requests are made under it), and hooks for this one
+	// operation, or nil. Package
+	// github.com/faultline-go/faultline/otel/otelhttpx builds on it.
+	Observe func(ctx context.Context, op Operation) (context.Context, *Hooks)
+
 	// Sleep waits for d or until ctx is done, returning ctx's error then.
 	// Nil means a timer. Tests inject a recorder.
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -111,6 +119,29 @@ type Event struct {
 	Decision policy.Decision
 	// Reason explains a restart.
 	Reason string
+}
+
+// Operation names an operation to Client.Observe.
+type Operation struct {
+	Method string
+	// URL has its secrets masked (userinfo, signed query parameters).
+	URL string
+}
+
+// Hooks are the callbacks for one operation, each optional. Like the
+// Client's own hooks, they run synchronously and must not block; they are
+// called after the Client's.
+type Hooks struct {
+	OnAttempt  func(Event) // before each request
+	OnDecision func(Event) // after each decision
+	OnResume   func(Event) // before a resume request
+	OnRestart  func(Event) // when Do starts its consumer again
+	// OnEnd is called once, when the operation ends: when Do or
+	// Transport.RoundTrip returns, or when the Body from Open is closed
+	// (or Open fails). err is what the operation returned, or the body's
+	// error; for a response Transport returns because the policy gave up
+	// on its status, the *Error it would have been.
+	OnEnd func(res Result, err error)
 }
 
 // Options are per-request options of Open and Do.
@@ -148,7 +179,10 @@ type Result struct {
 	// BytesServed counts the body bytes read off the wire over all
 	// attempts, refetched and abandoned ones included.
 	BytesServed int64
-	Duration    time.Duration
+	// BytesRefetched counts the bytes delivered again after restarts:
+	// what was downloaded twice.
+	BytesRefetched int64
+	Duration       time.Duration
 	// Trail is every decision the operation made, oldest first: the
 	// resumes and retries that got it through.
 	Trail []policy.Step
@@ -254,10 +288,12 @@ func (c *Client) sleep(ctx context.Context, d time.Duration) error {
 // body resumes transparently after a failure; see Body.
 func (c *Client) Open(ctx context.Context, url string, opts *Options) (*Body, error) {
 	o := c.newOp(ctx, http.MethodGet, url)
+	ctx = o.observe(ctx)
 	ctx, cancel := o.bound(ctx)
 	b, err := o.open(withOp(ctx, o), opts)
 	if err != nil {
 		cancel()
+		o.end(o.result(0), err)
 		return nil, err
 	}
 	b.own, b.release = true, cancel
@@ -274,8 +310,10 @@ func (c *Client) Open(ctx context.Context, url string, opts *Options) (*Body, er
 // Do reads the rest, so the length and checksum are always verified.
 //
 // Any error returned after a decision to stop is an *Error.
-func (c *Client) Do(ctx context.Context, url string, consume func(ctx context.Context, r io.Reader) error, opts *Options) (Result, error) {
+func (c *Client) Do(ctx context.Context, url string, consume func(ctx context.Context, r io.Reader) error, opts *Options) (res Result, err error) {
 	o := c.newOp(ctx, http.MethodGet, url)
+	ctx = o.observe(ctx)
+	defer func() { o.end(res, err) }()
 	ctx, cancel := o.bound(ctx)
 	defer cancel()
 	ctx = withOp(ctx, o)

@@ -59,6 +59,9 @@ type op struct {
 	lastInput    policy.Input
 	lastDecision policy.Decision
 	trail        []policy.Step // every decision, oldest first
+
+	hooks Hooks // from Client.Observe
+	ended bool  // hooks.OnEnd was called
 }
 
 type opKey struct{}
@@ -219,9 +222,7 @@ func (o *op) decide(ctx context.Context, cause error, phase policy.Phase, receiv
 			slog.String("rule", d.Rule), slog.String("reason", redact.Text(d.Reason)), slog.String("guard", d.Guard),
 			slog.String("err", redact.Text(cause.Error())))
 	}
-	if o.c.OnDecision != nil {
-		o.c.OnDecision(o.event(received, cause))
-	}
+	o.onDecision(o.event(received, cause))
 	return d
 }
 
@@ -337,10 +338,10 @@ func (o *op) blame(consumeErr, bodyErr error) error {
 func (o *op) restarted(b *Body, why *RestartError) {
 	o.restarts++
 	o.refetched += b.received
-	if o.c.OnRestart != nil {
+	if o.c.OnRestart != nil || o.hooks.OnRestart != nil {
 		ev := o.event(b.received, why.Err)
 		ev.Reason = why.Reason
-		o.c.OnRestart(ev)
+		o.onRestart(ev)
 	}
 }
 
@@ -358,8 +359,9 @@ func (o *op) succeed() {
 func (o *op) result(delivered int64) Result {
 	return Result{
 		Bytes: delivered, Attempts: o.attempts, Resumes: o.resumes, Refetches: o.refetches, Restarts: o.restarts,
-		Continuations: o.continuations, BytesServed: o.served, Duration: o.c.now().Sub(o.start),
-		Trail: o.trailCopy(),
+		Continuations: o.continuations, BytesServed: o.served, BytesRefetched: o.refetched,
+		Duration: o.c.now().Sub(o.start),
+		Trail:    o.trailCopy(),
 	}
 }
 
@@ -370,4 +372,69 @@ func (o *op) trailCopy() []policy.Step {
 		return nil
 	}
 	return append([]policy.Step(nil), o.trail...)
+}
+
+// observe starts the operation's observation, if the Client has an
+// observer, and returns the context the operation runs in.
+func (o *op) observe(ctx context.Context) context.Context {
+	if o.c.Observe == nil {
+		return ctx
+	}
+	octx, h := o.c.Observe(ctx, Operation{Method: o.method, URL: o.shown})
+	if octx == nil {
+		octx = ctx
+	}
+	if h != nil {
+		o.hooks = *h
+	}
+	return octx
+}
+
+// end tells the observer, once, how the operation ended.
+func (o *op) end(res Result, err error) {
+	if o.ended {
+		return
+	}
+	o.ended = true
+	if o.hooks.OnEnd != nil {
+		o.hooks.OnEnd(res, err)
+	}
+}
+
+// The hooks of an event: the Client's, then the observer's.
+
+func (o *op) onAttempt(ev Event) {
+	if o.c.OnAttempt != nil {
+		o.c.OnAttempt(ev)
+	}
+	if o.hooks.OnAttempt != nil {
+		o.hooks.OnAttempt(ev)
+	}
+}
+
+func (o *op) onDecision(ev Event) {
+	if o.c.OnDecision != nil {
+		o.c.OnDecision(ev)
+	}
+	if o.hooks.OnDecision != nil {
+		o.hooks.OnDecision(ev)
+	}
+}
+
+func (o *op) onResume(ev Event) {
+	if o.c.OnResume != nil {
+		o.c.OnResume(ev)
+	}
+	if o.hooks.OnResume != nil {
+		o.hooks.OnResume(ev)
+	}
+}
+
+func (o *op) onRestart(ev Event) {
+	if o.c.OnRestart != nil {
+		o.c.OnRestart(ev)
+	}
+	if o.hooks.OnRestart != nil {
+		o.hooks.OnRestart(ev)
+	}
 }

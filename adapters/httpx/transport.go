@@ -38,7 +38,7 @@ type Transport struct {
 }
 
 // RoundTrip implements http.RoundTripper.
-func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+func (t *Transport) RoundTrip(req *http.Request) (resp *http.Response, err error) {
 	base := t.Base
 	if base == nil {
 		base = http.DefaultTransport
@@ -58,6 +58,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	o := c.newOp(ctx, method, req.URL.String())
 	o.idemKey = hasIdempotencyKey(req.Header)
 	o.replayable = req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+	ctx = o.observe(ctx)
+	defer func() { o.end(o.result(0), err) }()
 	octx := withOp(ctx, o)
 	for {
 		r := req.WithContext(octx)
@@ -71,9 +73,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		var tr phaseTrace
 		r = r.WithContext(httptrace.WithClientTrace(octx, tr.trace()))
 		o.beginAttempt()
-		if c.OnAttempt != nil {
-			c.OnAttempt(o.event(0, nil))
-		}
+		o.onAttempt(o.event(0, nil))
 		resp, err := base.RoundTrip(r)
 		var cause error
 		var phase policy.Phase
@@ -94,6 +94,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		d := o.decide(ctx, cause, phase, 0, -1)
 		if d.Action == policy.Fail {
 			if resp != nil {
+				// The caller gets the response; the observer learns
+				// how the operation ended.
+				o.end(o.result(0), o.final(ctx, cause, d, nil))
 				return resp, nil
 			}
 			return nil, o.final(ctx, cause, d, nil)

@@ -46,7 +46,7 @@ var exitCodes = []struct {
 var limitGuards = map[string]bool{
 	policy.GuardMaxAttempts: true, policy.GuardMaxResumes: true, policy.GuardMaxRefetchBytes: true,
 	policy.GuardMaxElapsed: true, policy.GuardDeadline: true, policy.GuardRetryAfter: true,
-	policy.GuardBudget: true,
+	policy.GuardBudget: true, policy.GuardMaxNoProgress: true,
 }
 
 // fetchExit classifies how a fetch ended: ctx is the fetch's context,
