@@ -156,7 +156,7 @@ func TestAdversarialThroughFetch(t *testing.T) {
 					return
 				}
 				require.Error(t, err)
-				assert.Equal(t, 1, cmd.ProcessState.ExitCode())
+				assert.Equal(t, 65, cmd.ProcessState.ExitCode(), "unsafe data: EX_DATAERR")
 				assert.Equal(t, a.Kind, sum.Kind, "%s", sum.Error)
 				assert.Equal(t, before, fingerprint(t, top), "nothing changed")
 			})
