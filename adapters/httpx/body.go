@@ -292,6 +292,11 @@ func (b *Body) Close() error {
 	if b.release != nil {
 		b.release()
 	}
+	if b.r < b.w {
+		// Bytes the consumer never got are dropped: the body did not
+		// reach its end for the consumer, whatever the last fill saw.
+		b.eof = false
+	}
 	if b.buf != nil {
 		bufPool.Put((*[bufSize]byte)(b.buf))
 		b.buf, b.r, b.w = nil, 0, 0

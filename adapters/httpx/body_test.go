@@ -116,3 +116,24 @@ func TestCloseDropsBuffered(t *testing.T) {
 	assert.Zero(t, w)
 	assert.ErrorIs(t, err, http.ErrBodyReadAfterClose)
 }
+
+// TestCloseDropsBufferedAtEOF: bytes buffered but not delivered are
+// dropped at Close even when the buffer holds the body's end, and the body
+// then says it is closed, not that it ended (it said EOF when the fill had
+// seen the end, which made TestCloseDropsBuffered flaky).
+func TestCloseDropsBufferedAtEOF(t *testing.T) {
+	body := payload(1000)
+	s := startServer(t, modes[0], body)
+	c := &Client{HTTP: s.Client(fs.HTTP1)}
+	b, err := c.Open(t.Context(), s.URL, nil)
+	require.NoError(t, err)
+	p := make([]byte, 100)
+	_, err = io.ReadFull(b, p)
+	require.NoError(t, err)
+	require.True(t, b.eof, "the short body was read whole into the buffer, its end seen")
+	require.NoError(t, b.Close())
+	_, err = b.Read(p)
+	assert.ErrorIs(t, err, http.ErrBodyReadAfterClose)
+	_, err = b.WriteTo(io.Discard)
+	assert.ErrorIs(t, err, http.ErrBodyReadAfterClose)
+}
