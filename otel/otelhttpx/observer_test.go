@@ -1,0 +1,241 @@
+package otelhttpx_test
+
+import (
+	"context"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+	"go.uber.org/goleak"
+
+	"github.com/faultline-go/faultline/adapters/httpx"
+	"github.com/faultline-go/faultline/faulttest"
+	"github.com/faultline-go/faultline/otel/otelhttpx"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// telemetry is an Observer over the SDK's in-memory exporters.
+type telemetry struct {
+	spans  *tracetest.SpanRecorder
+	reader *sdkmetric.ManualReader
+	obs    *otelhttpx.Observer
+}
+
+func newTelemetry(t *testing.T) *telemetry {
+	tel := &telemetry{spans: tracetest.NewSpanRecorder(), reader: sdkmetric.NewManualReader()}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(tel.spans))
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(tel.reader))
+	t.Cleanup(func() {
+		tp.Shutdown(context.Background())
+		mp.Shutdown(context.Background())
+	})
+	obs, err := otelhttpx.New(otelhttpx.WithTracerProvider(tp), otelhttpx.WithMeterProvider(mp))
+	require.NoError(t, err)
+	tel.obs = obs
+	return tel
+}
+
+// sums returns every counter's data points, by metric name, each point as
+// its attributes and value.
+func (tel *telemetry) sums(t *testing.T) map[string]map[attribute.Distinct]int64 {
+	var rm metricdata.ResourceMetrics
+	require.NoError(t, tel.reader.Collect(context.Background(), &rm))
+	out := map[string]map[attribute.Distinct]int64{}
+	for _, sm := range rm.ScopeMetrics {
+		assert.Equal(t, otelhttpx.ScopeName, sm.Scope.Name)
+		for _, m := range sm.Metrics {
+			sum, ok := m.Data.(metricdata.Sum[int64])
+			require.True(t, ok, "%s is a sum of int64", m.Name)
+			assert.True(t, sum.IsMonotonic, m.Name)
+			out[m.Name] = map[attribute.Distinct]int64{}
+			for _, p := range sum.DataPoints {
+				out[m.Name][p.Attributes.Equivalent()] = p.Value
+			}
+		}
+	}
+	return out
+}
+
+func set(kv ...attribute.KeyValue) attribute.Distinct {
+	s := attribute.NewSet(kv...)
+	return s.Equivalent()
+}
+
+func attrs(kvs []attribute.KeyValue) map[attribute.Key]attribute.Value {
+	m := map[attribute.Key]attribute.Value{}
+	for _, kv := range kvs {
+		m[kv.Key] = kv.Value
+	}
+	return m
+}
+
+var get = attribute.String("http.request.method", "GET")
+
+// TestResumesTwiceThenFails follows a download that is reset twice,
+// resumes twice, and then gets a 404: the span, its events and the
+// metrics must carry the documented names and values.
+func TestResumesTwiceThenFails(t *testing.T) {
+	tel := newTelemetry(t)
+	content := make([]byte, 300_000)
+	srv, err := faulttest.Start(faulttest.Config{Content: content, Script: []faulttest.Fault{
+		{Kind: faulttest.Reset, At: 100_000},
+		{Kind: faulttest.Reset, At: 50_000},
+		{Kind: faulttest.Status, Status: 404},
+	}})
+	require.NoError(t, err)
+	defer srv.Close()
+
+	c := &httpx.Client{HTTP: srv.Client(faulttest.HTTP1), Observe: tel.obs.Observe,
+		Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() }}
+	res, err := c.Do(t.Context(), srv.URL+"?X-Amz-Signature=secret", func(ctx context.Context, r io.Reader) error {
+		_, err := io.Copy(io.Discard, r)
+		return err
+	}, nil)
+	var he *httpx.Error
+	require.ErrorAs(t, err, &he)
+	require.Len(t, he.Trail, 3)
+
+	spans := tel.spans.Ended()
+	require.Len(t, spans, 1)
+	sp := spans[0]
+	assert.Equal(t, "faultline GET", sp.Name())
+	assert.Equal(t, codes.Error, sp.Status().Code)
+	a := attrs(sp.Attributes())
+	assert.Equal(t, "GET", a["http.request.method"].AsString())
+	assert.NotContains(t, a["url.full"].AsString(), "secret", "the URL's secrets are masked")
+	assert.Equal(t, int64(3), a["faultline.attempts"].AsInt64())
+	assert.Equal(t, int64(2), a["faultline.resumes"].AsInt64())
+	assert.Equal(t, int64(0), a["faultline.restarts"].AsInt64())
+	assert.Equal(t, int64(2), a["http.request.resend_count"].AsInt64())
+	assert.Equal(t, "http_status", a["error.type"].AsString())
+	assert.Equal(t, "fail", a["faultline.decision.action"].AsString())
+	assert.Equal(t, "http-client-error", a["faultline.decision.rule"].AsString())
+	assert.Equal(t, res.BytesServed, a["faultline.bytes.served"].AsInt64())
+	assert.Positive(t, res.BytesServed)
+	assert.Equal(t, int64(0), a["faultline.bytes.refetched"].AsInt64())
+
+	var names []string
+	for _, ev := range sp.Events() {
+		names = append(names, ev.Name)
+	}
+	assert.Equal(t, []string{
+		"faultline.attempt", "faultline.decision", "faultline.resume",
+		"faultline.attempt", "faultline.decision", "faultline.resume",
+		"faultline.attempt", "faultline.decision",
+	}, names)
+	var attempt, decision, resume int
+	for _, ev := range sp.Events() {
+		ea := attrs(ev.Attributes)
+		switch ev.Name {
+		case "faultline.attempt":
+			attempt++
+			assert.Equal(t, int64(attempt), ea["faultline.attempt"].AsInt64())
+			assert.Equal(t, int64(attempt-1), ea["http.request.resend_count"].AsInt64())
+		case "faultline.decision":
+			step := he.Trail[decision]
+			decision++
+			assert.Equal(t, string(step.Action), ea["faultline.decision.action"].AsString())
+			assert.Equal(t, step.Rule, ea["faultline.decision.rule"].AsString())
+			assert.Equal(t, string(step.Kind), ea["error.type"].AsString())
+			assert.Equal(t, string(step.Phase), ea["faultline.phase"].AsString())
+			assert.Equal(t, step.Offset, ea["faultline.offset"].AsInt64())
+			assert.Equal(t, step.Delay.Seconds(), ea["faultline.decision.delay"].AsFloat64())
+		case "faultline.resume":
+			step := he.Trail[resume]
+			resume++
+			assert.Equal(t, step.Offset, ea["faultline.resume.offset"].AsInt64(), "resumes where the failure left it")
+			assert.Positive(t, ea["faultline.resume.offset"].AsInt64())
+		}
+	}
+
+	sums := tel.sums(t)
+	resumeKind := string(he.Trail[0].Kind) // a reset, or an unexpected EOF on some reads
+	decisions := sums["faultline.decisions"]
+	total := int64(0)
+	for _, v := range decisions {
+		total += v
+	}
+	assert.Equal(t, int64(3), total)
+	assert.Equal(t, int64(1), decisions[set(get, attribute.String("faultline.decision.action", "fail"), attribute.String("error.type", "http_status"))])
+	if resumeKind == string(he.Trail[1].Kind) {
+		assert.Equal(t, int64(2), decisions[set(get, attribute.String("faultline.decision.action", "resume"), attribute.String("error.type", resumeKind))])
+	}
+	assert.Equal(t, int64(2), sums["faultline.resumes"][set(get)])
+	assert.Zero(t, sums["faultline.restarts"][set(get)])
+}
+
+// TestRestartRefetches: a server that changes the file between two
+// requests makes the download start over; the bytes delivered before are
+// downloaded again, and the restart and those bytes are reported.
+func TestRestartRefetches(t *testing.T) {
+	tel := newTelemetry(t)
+	content := make([]byte, 200_000)
+	for i := range content {
+		content[i] = byte(i)
+	}
+	srv, err := faulttest.Start(faulttest.Config{Content: content, Script: []faulttest.Fault{
+		{Kind: faulttest.Reset, At: 80_000},
+		{Kind: faulttest.ChangeETag},
+	}})
+	require.NoError(t, err)
+	defer srv.Close()
+
+	c := &httpx.Client{HTTP: srv.Client(faulttest.HTTP2), Observe: tel.obs.Observe,
+		Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() }}
+	res, err := c.Do(t.Context(), srv.URL, func(ctx context.Context, r io.Reader) error {
+		_, err := io.Copy(io.Discard, r)
+		return err
+	}, nil)
+	require.NoError(t, err)
+	require.Equal(t, 1, res.Restarts)
+	require.Positive(t, res.BytesRefetched)
+
+	spans := tel.spans.Ended()
+	require.Len(t, spans, 1)
+	sp := spans[0]
+	assert.Equal(t, codes.Unset, sp.Status().Code)
+	a := attrs(sp.Attributes())
+	assert.Equal(t, int64(1), a["faultline.restarts"].AsInt64())
+	assert.Equal(t, res.BytesRefetched, a["faultline.bytes.refetched"].AsInt64())
+	_, failed := a["error.type"]
+	assert.False(t, failed, "a download that succeeded has no error.type")
+	var restarts int
+	for _, ev := range sp.Events() {
+		if ev.Name == "faultline.restart" {
+			restarts++
+			ea := attrs(ev.Attributes)
+			assert.Equal(t, res.BytesRefetched, ea["faultline.bytes.refetched"].AsInt64())
+			assert.NotEmpty(t, ea["faultline.restart.reason"].AsString())
+		}
+	}
+	assert.Equal(t, 1, restarts)
+
+	sums := tel.sums(t)
+	assert.Equal(t, int64(1), sums["faultline.restarts"][set(get)])
+	assert.Equal(t, res.BytesRefetched, sums["faultline.bytes.refetched"][set(get)])
+}
+
+// TestSpanIsParent: the requests run under the operation's span, so the
+// spans of an instrumented transport nest under it.
+func TestSpanIsParent(t *testing.T) {
+	tel := newTelemetry(t)
+	ctx, h := tel.obs.Observe(t.Context(), httpx.Operation{Method: "GET", URL: "http://example.test/"})
+	sc := trace.SpanContextFromContext(ctx)
+	assert.True(t, sc.IsValid())
+	h.OnEnd(httpx.Result{Attempts: 1}, nil)
+	spans := tel.spans.Ended()
+	require.Len(t, spans, 1)
+	assert.Equal(t, sc.SpanID(), spans[0].SpanContext().SpanID())
+}
