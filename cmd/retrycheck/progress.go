@@ -223,32 +223,48 @@ func (p *progress) status(now time.Time) string {
 
 // barLine is a report as a bar that fits p.width columns:
 //
-//	[#########.........]  42%  63.1 MiB/150.0 MiB  31.2 MiB/s  1 resume
+//	[#######.........]  42%    63.1 MiB/150.0 MiB    31.2 MiB/s  1 resume
+//
+// Its fields have fixed widths, room for the counts of resumes and
+// restarts included, so that the bar keeps its length while the numbers
+// change and when the first resume appears.
 func (p *progress) barLine(now time.Time) string {
 	n := p.n.Load()
 	rate := p.rate(now)
-	var tail strings.Builder
-	if p.total > 0 {
-		fmt.Fprintf(&tail, " %3d%%  %s/%s", percent(n, p.total), formatBytes(n), formatBytes(p.total))
-	} else {
-		fmt.Fprintf(&tail, " %s", formatBytes(n))
-	}
-	fmt.Fprintf(&tail, "  %s/s", formatBytes(int64(rate)))
+	counts := ""
 	if p.resumes > 0 {
-		fmt.Fprintf(&tail, "  %s", plural(p.resumes, "resume"))
+		counts = plural(p.resumes, "resume")
 	}
 	if p.restarts > 0 {
-		fmt.Fprintf(&tail, "  %s", plural(p.restarts, "restart"))
+		counts = strings.TrimLeft(counts+"  "+plural(p.restarts, "restart"), " ")
 	}
+	// Without a length, or without room for a bar: a line of what is
+	// known, as short as it can be.
+	line := formatBytes(n) + "  " + formatBytes(int64(rate)) + "/s"
+	if p.total > 0 {
+		line = fmt.Sprintf("%d%%  %s/%s  %s/s", percent(n, p.total), formatBytes(n), formatBytes(p.total), formatBytes(int64(rate)))
+	}
+	if counts != "" {
+		line += "  " + counts
+	}
+	tail := fmt.Sprintf(" %3d%%  %*s/%s  %*s/s  %-*s", percent(n, p.total),
+		bytesWidth, formatBytes(n), formatBytes(p.total), bytesWidth, formatBytes(int64(rate)), countsWidth, counts)
 	// Leave the last column free: writing into it wraps some terminals.
-	cells := p.width - 1 - len(tail.String()) - 2
+	cells := p.width - 1 - len(tail) - 2
 	if cells < 10 || p.total <= 0 {
-		return truncate(strings.TrimLeft(tail.String(), " "), p.width-1)
+		return truncate(line, p.width-1)
 	}
 	full := int(int64(cells) * min(n, p.total) / p.total)
 	bar := strings.Repeat("#", full) + strings.Repeat(".", cells-full)
-	return "[" + bar + "]" + tail.String()
+	return "[" + bar + "]" + tail
 }
+
+// The widths of the bar's fields: the longest formatBytes writes, and the
+// counts of up to 99 resumes and 9 restarts.
+const (
+	bytesWidth  = len("1023.9 MiB")
+	countsWidth = len("99 resumes  9 restarts")
+)
 
 func truncate(s string, n int) string {
 	if len(s) > n {

@@ -101,16 +101,16 @@ func TestProgressBar(t *testing.T) {
 		resumes, resets int
 		want            string
 	}{
-		{name: "start", width: 60, total: 100 << 20, n: 0,
-			want: "[..............................]   0%  0 B/100.0 MiB  0 B/s"},
-		{name: "middle", width: 60, total: 100 << 20, n: 50 << 20, resumes: 1,
-			want: "[#####.....]  50%  50.0 MiB/100.0 MiB  50.0 MiB/s  1 resume"},
-		{name: "done", width: 70, total: 1 << 20, n: 1 << 20, resumes: 2, resets: 1,
-			want: "[############] 100%  1.0 MiB/1.0 MiB  1.0 MiB/s  2 resumes  1 restart"},
+		{name: "start", width: 100, total: 100 << 20, n: 0,
+			want: "[................................]   0%         0 B/100.0 MiB         0 B/s                        "},
+		{name: "middle", width: 100, total: 100 << 20, n: 50 << 20, resumes: 1,
+			want: "[################................]  50%    50.0 MiB/100.0 MiB    50.0 MiB/s  1 resume              "},
+		{name: "done", width: 100, total: 1 << 20, n: 1 << 20, resumes: 2, resets: 1,
+			want: "[##################################] 100%     1.0 MiB/1.0 MiB     1.0 MiB/s  2 resumes  1 restart  "},
 		{name: "unknown length", width: 60, total: -1, n: 5 << 10,
 			want: "5.0 KiB  5.0 KiB/s"},
-		{name: "too narrow for a bar", width: 30, total: 100 << 20, n: 50 << 20,
-			want: "50%  50.0 MiB/100.0 MiB  50.0"},
+		{name: "too narrow for a bar", width: 60, total: 100 << 20, n: 50 << 20, resumes: 1,
+			want: "50%  50.0 MiB/100.0 MiB  50.0 MiB/s  1 resume"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -140,9 +140,9 @@ func TestProgressBarEvents(t *testing.T) {
 	p.stop()
 	// Drawn, erased for the event line, drawn again below it, erased at
 	// the end so the summary starts on a clean line.
-	want := "\r[............]   0%  0 B/1.0 MiB  0 B/s\x1b[K" +
+	want := "\r0%  0 B/1.0 MiB  0 B/s\x1b[K" +
 		"\r\x1b[K" + "fetch: attempt 1: reset\n" +
-		"\r[............]   0%  0 B/1.0 MiB  0 B/s\x1b[K" +
+		"\r0%  0 B/1.0 MiB  0 B/s\x1b[K" +
 		"\r\x1b[K"
 	assert.Equal(t, want, out.String())
 }
@@ -228,4 +228,37 @@ func TestProgressLinesRate(t *testing.T) {
 		"fetch: 15.0 MiB, 1.0 MiB/s, 0 resumes, 0 restarts",
 		"fetch: 15.0 MiB, 0 B/s, 0 resumes, 0 restarts",
 	}, lines(out.String()))
+}
+
+// TestProgressBarFixedLayout: the bar keeps its length and place while the
+// numbers grow and when resumes and restarts appear.
+func TestProgressBarFixedLayout(t *testing.T) {
+	c := newClock()
+	p := newProgress(io.Discard, progressBar, 80, c.now)
+	p.pass(1536 << 20)
+	p.rate(c.now())
+	var lines []string
+	for _, step := range []struct {
+		add               int64
+		resumes, restarts int
+	}{
+		{0, 0, 0},
+		{900 << 10, 0, 0},  // KiB
+		{700 << 20, 1, 0},  // the first resume
+		{100 << 20, 12, 0}, // two digits
+		{700 << 20, 12, 1}, // a restart, past 1 GiB
+		{35 << 20, 13, 2},  // the whole
+	} {
+		c.advance(time.Second)
+		p.n.Add(step.add)
+		p.resumes, p.restarts = step.resumes, step.restarts
+		lines = append(lines, p.barLine(c.now()))
+	}
+	for i, l := range lines {
+		require.True(t, strings.HasPrefix(l, "["), "line %d has a bar: %q", i, l)
+		assert.Len(t, l, 79, "line %d: %q", i, l)
+		assert.Equal(t, strings.Index(lines[0], "]"), strings.Index(l, "]"), "line %d: the bar's end moved: %q", i, l)
+	}
+	assert.Contains(t, lines[2], "1 resume")
+	assert.Contains(t, lines[5], "13 resumes  2 restarts")
 }
