@@ -71,9 +71,18 @@ Decision and dump names the policy that made it (ID).
 	      error: {kind: connection_reset}
 	      state: {phase: body, attempt: 1, response: {resumable: true}}
 	    expect: {action: resume, rule: resume-body}
+	  - name: refused, first attempt
+	    input:
+	      error: {kind: connection_refused}
+	      state: {phase: connect, attempt: 1}
+	    expect: {action: retry, rule: transport, delay: 1s}   # delay: exact
 	  - name: a recorded failure
 	    dump: dumps/reset.json     # relative to the policy file
 	    expect: {action: retry}
+
+An expectation names the action and, optionally, the rule, the guard and
+the delay. Cases are decided without jitter ("backoff" is the schedule's
+base delay for the attempt), so an expected delay is exact.
 
 Unknown keys are errors. In test inputs, fields are named as in the JSON
 of Input (classify.Facts and State), and durations are written "1.5s".

@@ -150,3 +150,55 @@ tests:
 	require.Len(t, results[0].Decision.Trace, 2)
 	assert.Equal(t, []string{"never"}, p.Unfired(results))
 }
+
+// TestCaseDelay: a test case can assert the delay, exactly, a zero delay
+// included; cases are decided without jitter.
+func TestCaseDelay(t *testing.T) {
+	p, err := Parse("t.yaml", []byte(`name: t
+backoff: {initial: 200ms, max: 10s, multiplier: 2, jitter: full}
+rules:
+  - name: later
+    when: error.kind == 'http_status'
+    action: retry
+    delay: max(backoff, error.http.retry_after)
+  - name: now
+    when: error.kind == 'h2_stream'
+    action: retry
+    delay: duration('0s')
+tests:
+  - name: third attempt
+    input: {error: {kind: connection_reset}, state: {attempt: 3}}
+    expect: {action: fail}
+  - name: retry-after wins
+    input: {error: {kind: http_status, http: {status: 503, retry_after: 2s}}, state: {attempt: 1}}
+    expect: {action: retry, delay: 2s}
+  - name: backoff of the third attempt
+    input: {error: {kind: http_status, http: {status: 503}}, state: {attempt: 3}}
+    expect: {action: retry, delay: 800ms}
+  - name: at once
+    input: {error: {kind: h2_stream}, state: {attempt: 1}}
+    expect: {action: retry, delay: 0s}
+  - name: wrong delay
+    input: {error: {kind: http_status, http: {status: 503}}, state: {attempt: 1}}
+    expect: {action: retry, delay: 1s}
+`))
+	require.NoError(t, err)
+	results := p.RunCases(t.Context())
+	require.Len(t, results, 5)
+	for _, r := range results[:4] {
+		assert.True(t, r.Passed(), "%s: %s", r.Case.Name, r.Diff)
+	}
+	assert.False(t, results[4].Passed())
+	assert.Equal(t, "delay 200ms, want 1s", results[4].Diff)
+
+	_, err = Parse("t.yaml", []byte(`name: t
+rules: [{name: r, when: true, action: retry}]
+tests:
+  - name: bad
+    input: {error: {kind: dns}, state: {attempt: 1}}
+    expect: {action: retry, delay: soon}
+`))
+	var list ErrorList
+	require.ErrorAs(t, err, &list)
+	assert.Contains(t, list[0].Error(), `t.yaml:6:36: invalid duration "soon"`)
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/faultline-go/faultline/classify"
 )
@@ -17,6 +18,10 @@ type Expect struct {
 	Action Action `json:"action" yaml:"action"`
 	Rule   string `json:"rule,omitempty" yaml:"rule"`
 	Guard  string `json:"guard,omitempty" yaml:"guard"`
+	// Delay, when set, is the delay the decision must carry, exactly.
+	// Cases are decided without jitter: "backoff" is the schedule's base
+	// delay for the attempt (Backoff.Base), so the delay is reproducible.
+	Delay *time.Duration `json:"delay,omitempty" yaml:"delay"`
 }
 
 // Check compares a decision with the expectation and describes the
@@ -31,6 +36,9 @@ func (e Expect) Check(d Decision) string {
 	}
 	if e.Guard != "" && d.Guard != e.Guard {
 		diffs = append(diffs, fmt.Sprintf("guard %q, want %q", d.Guard, e.Guard))
+	}
+	if e.Delay != nil && d.Delay != *e.Delay {
+		diffs = append(diffs, fmt.Sprintf("delay %v, want %v", d.Delay, *e.Delay))
 	}
 	return strings.Join(diffs, "; ")
 }

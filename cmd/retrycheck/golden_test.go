@@ -37,6 +37,7 @@ var goldenCases = []struct {
 	{name: "policy-no-subcommand", args: []string{"policy"}, code: exitUsage},
 	{name: "decide-policy-by-name", args: []string{"decide", "--policy", "interactive", "--attempt", "3", "testdata/corpus/dial-refused.txt"}},
 	{name: "decide-policy-yaml-missing", args: []string{"decide", "--policy", "ci.yaml", "testdata/corpus/dial-refused.txt"}, code: exitUsage},
+	{name: "test-delay-mismatch", args: []string{"test", "cmd/retrycheck/testdata/policies/delay-mismatch.yaml"}, code: exitFail},
 	{name: "lint-by-name", args: []string{"lint", "default", "ci", "interactive"}},
 	{name: "dash-version", args: []string{"--version"}},
 

@@ -233,7 +233,11 @@ func writeDiff(w io.Writer, exp *policy.Expect, d policy.Decision) {
 	if e.Guard != "" || d.Guard != "" {
 		field("guard", e.Guard, d.Guard, e.Guard != "")
 	}
-	fmt.Fprintf(w, "      %-7s %s\n", "delay:", delayText(d))
+	if e.Delay != nil {
+		field("delay", e.Delay.String(), d.Delay.String(), true)
+	} else {
+		field("delay", "", delayText(d), false)
+	}
 	fmt.Fprintf(w, "      %-7s %s\n", "reason:", shown(d.Reason))
 }
 
