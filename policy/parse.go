@@ -152,6 +152,41 @@ func noAliases(file string, doc *yaml.Node) *Error {
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
+// misindented finds the line that breaks a block when yaml.v3 reports a
+// block structure error at the line where the block began, which can be
+// tens of lines above the mistake (it names the parser's context, not the
+// problem). The first prefix of the file, from that line on, that fails
+// with the same message ends at the culprit. It looks at most 500 lines
+// down, so a policy of any size costs at most 500 parses of itself, and
+// only when it is broken.
+func misindented(data []byte, lines []string, at int, msg string) (int, bool) {
+	switch msg {
+	case "did not find expected '-' indicator", "did not find expected key":
+	default:
+		return 0, false
+	}
+	offset := 0 // of the end of lines[:k]
+	for k := 1; k <= len(lines); k++ {
+		offset += len(lines[k-1]) + 1
+		if k <= at {
+			continue
+		}
+		if k > at+500 {
+			break
+		}
+		var n yaml.Node
+		err := yaml.Unmarshal(data[:min(offset, len(data))], &n)
+		if err == nil {
+			continue
+		}
+		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil && m[2] == msg {
+			return k, true
+		}
+		return 0, false // another error first: leave the report as it is
+	}
+	return 0, false
+}
+
 // syntaxError positions a yaml.v3 syntax error. yaml.v3 reports only a
 // line, so the column is found from the message and the line's text; and
 // since the usual cause in a policy is an expression holding ": " or " #",
@@ -164,6 +199,7 @@ func syntaxError(file string, data []byte, msg string) Error {
 	}
 	e.Line, _ = strconv.Atoi(m[1])
 	e.Msg = m[2]
+	reported := e.Line
 	lines := strings.Split(string(data), "\n")
 	if e.Line < 1 || e.Line > len(lines) {
 		return e
@@ -191,6 +227,16 @@ func syntaxError(file string, data []byte, msg string) Error {
 				key, value, hasValue = strings.TrimPrefix(k, "- "), v, true
 				break
 			}
+		}
+	}
+	if e.Line == reported {
+		if l, ok := misindented(data, lines, e.Line, e.Msg); ok {
+			// The line yaml.v3 named is where the enclosing block
+			// began; the line that broke it is further down.
+			text := strings.TrimRight(lines[l-1], "\r")
+			e.Line, e.Col = l, runeCol(text, indexNonSpace(text))
+			e.Msg += "; check this line's indentation against the lines above"
+			return e
 		}
 	}
 	if hasValue && looksLikeExpression(key, value) {
