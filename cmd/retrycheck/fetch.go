@@ -240,14 +240,14 @@ func (cl *cli) fetch(ctx context.Context, ff *fetchFlags, args []string) int {
 	if !ok {
 		return exitUsage
 	}
+	// Make the parent before the first request: a --to that cannot be
+	// made is the invocation's fault, found before anything is fetched.
 	if err := os.MkdirAll(filepath.Dir(dest), 0o777); err != nil {
-		cl.errorf("%v", err)
-		return exitFail
+		return cl.usagef("--to %s: cannot make its parent directory: %v", ff.to, err)
 	}
 	if ff.dumpDir != "" {
 		if err := os.MkdirAll(ff.dumpDir, 0o777); err != nil {
-			cl.errorf("--dump-dir: %v", err)
-			return exitFail
+			return cl.usagef("--dump-dir: %v", err)
 		}
 	}
 

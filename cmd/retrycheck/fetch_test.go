@@ -442,3 +442,20 @@ func TestFetchStall(t *testing.T) {
 	assert.Contains(t, r.stdout, "2 attempts, 1 resume, 0 restarts")
 	archivetest.Compare(t, entries, dest)
 }
+
+// TestFetchToUnmakeableParent: a --to whose parent cannot be made (a file
+// stands in its path) is refused before any request, and nothing is made.
+func TestFetchToUnmakeableParent(t *testing.T) {
+	_, archive := fetchArchive(t)
+	s := startFetchServer(t, faulttest.Config{Content: archive})
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "file"), []byte("x"), 0o644))
+	dest := filepath.Join(dir, "file", "sub", "tree")
+	r := runCLI(t, "", "fetch", "--progress", "none", "--to", dest, s.URL)
+	assert.Equal(t, exitUsage, r.code, "stderr:\n%s", r.stderr)
+	assert.Contains(t, r.stderr, filepath.Join(dir, "file"))
+	assert.Zero(t, s.RequestCount(), "refused before downloading")
+	ents, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Len(t, ents, 1, "nothing was made")
+}
