@@ -173,6 +173,11 @@ func levelLen(s string) int {
 		if n < len(body) && body[n] != ' ' && body[n] != '\t' {
 			continue
 		}
+		if open == 0 && n+1 < len(body) && isDigit(body[n+1]) {
+			// wget's "ERROR 503: Service Unavailable." is its report of a
+			// status, not a level.
+			continue
+		}
 		if open != 0 {
 			n++
 		}

@@ -23,8 +23,11 @@ type Pattern struct {
 	// Regexp is RE2 syntax (package regexp); "(?i)" makes it ignore case.
 	// Its named groups read values from the text: "status" an HTTP
 	// status, "wait" how long to wait ("30", "1.5s", "2 minutes"),
-	// "errno" an errno name, "code" an API's error code, "grpc" a gRPC
-	// code name, "host" a host name. Other names are refused.
+	// "errno" an errno name or number (Linux's, as Python prints them, or
+	// Winsock's), "code" an API's error code, "grpc" a gRPC code (by name
+	// in any of the stacks' spellings, or number), "host" a host name.
+	// Other names are refused; a name may be used in several
+	// alternatives, and the first that took part in the match counts.
 	Regexp string
 	// Match decides instead when Regexp is "": a function of the text and
 	// the attributes read so far (package policy compiles CEL into one).
@@ -79,7 +82,7 @@ type compiledPattern struct {
 	p      Pattern
 	re     *regexp.Regexp
 	insts  int                  // the instructions re compiles to
-	groups [len(groupNames)]int // index of each named group, or -1
+	groups [len(groupNames)][]int // indexes of the groups of each name
 }
 
 // A PatternError is a pattern that does not compile, by its index.
@@ -144,9 +147,6 @@ func CompilePatterns(ps []Pattern) (*PatternSet, error) {
 // (nil: none, it runs on every text).
 func compilePattern(p Pattern) (compiledPattern, []string, error) {
 	cp := compiledPattern{p: p}
-	for i := range cp.groups {
-		cp.groups[i] = -1
-	}
 	if err := checkSet(p.Set); err != nil {
 		return cp, nil, err
 	}
@@ -177,7 +177,7 @@ func compilePattern(p Pattern) (compiledPattern, []string, error) {
 		known := false
 		for j, g := range groupNames {
 			if g == name {
-				cp.groups[j], known = i, true
+				cp.groups[j], known = append(cp.groups[j], i), true
 			}
 		}
 		if !known {
@@ -369,13 +369,16 @@ func (cp *compiledPattern) try(text string, a *Attrs) bool {
 	return true
 }
 
-// group returns the text of named group g in match m, or "".
+// group returns the text of the first group named groupNames[g] that took
+// part in match m, or "". A name may serve several groups, one in each
+// alternative.
 func (cp *compiledPattern) group(m []int, text string, g int) string {
-	i := cp.groups[g]
-	if i < 0 || m == nil || 2*i+1 >= len(m) || m[2*i] < 0 {
-		return ""
+	for _, i := range cp.groups[g] {
+		if m != nil && 2*i+1 < len(m) && m[2*i] >= 0 {
+			return text[m[2*i]:m[2*i+1]]
+		}
 	}
-	return text[m[2*i]:m[2*i+1]]
+	return ""
 }
 
 // apply sets what the pattern sets, and what its groups read, where a
@@ -401,7 +404,7 @@ func (cp *compiledPattern) apply(a *Attrs, m []int, text string) {
 	}
 	if a.ErrnoName == "" {
 		name := set.ErrnoName
-		if g := strings.ToUpper(cp.group(m, text, 2)); g != "" {
+		if g := errnoGroup(cp.group(m, text, 2)); g != "" {
 			name = g
 		}
 		if e, ok := ErrnoByName(name); ok {
@@ -412,7 +415,7 @@ func (cp *compiledPattern) apply(a *Attrs, m []int, text string) {
 		a.ErrorCode = orDefault(cp.group(m, text, 3), set.ErrorCode)
 	}
 	if a.GRPCCode == "" {
-		if g := strings.ToUpper(cp.group(m, text, 4)); isGRPCCodeName(g) {
+		if g := grpcName(cp.group(m, text, 4)); isGRPCCodeName(g) {
 			a.GRPCCode = g
 		} else {
 			a.GRPCCode = set.GRPCCode
@@ -423,6 +426,49 @@ func (cp *compiledPattern) apply(a *Attrs, m []int, text string) {
 	}
 	a.Timeout = a.Timeout || set.Timeout
 	a.NotFound = a.NotFound || set.NotFound
+}
+
+// errnoNumbers are errno numbers as texts print them whatever platform
+// reads them: Linux's (Python's "[Errno 104]") and Winsock's ("[WinError
+// 10054]", "SocketException (10054)").
+var errnoNumbers = map[string]string{
+	"104": "ECONNRESET", "111": "ECONNREFUSED", "110": "ETIMEDOUT", "113": "EHOSTUNREACH", "101": "ENETUNREACH",
+	"103": "ECONNABORTED", "32": "EPIPE", "28": "ENOSPC", "13": "EACCES", "1": "EPERM", "2": "ENOENT",
+	"10054": "ECONNRESET", "10053": "ECONNABORTED", "10060": "ETIMEDOUT", "10061": "ECONNREFUSED",
+	"10065": "EHOSTUNREACH", "10051": "ENETUNREACH", "10050": "ENETDOWN", "10064": "EHOSTDOWN",
+}
+
+// errnoGroup reads an errno group: a name in any case, or a number of
+// errnoNumbers.
+func errnoGroup(s string) string {
+	if s == "" {
+		return ""
+	}
+	if name, ok := errnoNumbers[s]; ok {
+		return name
+	}
+	return strings.ToUpper(s)
+}
+
+// grpcName turns a gRPC code as the stacks print it — Go's "Unavailable",
+// "ResourceExhausted", Python's "UNAVAILABLE", a number — into its
+// canonical name.
+func grpcName(s string) string {
+	if n, err := strconv.Atoi(s); err == nil {
+		return GRPCCodeName(uint64(n))
+	}
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && 'A' <= r && r <= 'Z' && s[i-1] >= 'a' && s[i-1] <= 'z' {
+			b.WriteByte('_')
+		}
+		b.WriteRune(r)
+	}
+	name := strings.ToUpper(b.String())
+	if name == "CANCELED" {
+		name = "CANCELLED" // Go's codes.Canceled
+	}
+	return name
 }
 
 func orDefault(s, def string) string {

@@ -128,7 +128,7 @@ func parseGo(tc *textChain, s string, parent, depth int, via Via, caps textCaps)
 			return
 		}
 		parent, depth, via = len(tc.layers)-1, depth+1, ViaText
-		start = cuts[i] + len(": ")
+		start = cuts[i] + sepLen(s[cuts[i]:])
 	}
 }
 
@@ -212,11 +212,38 @@ func isReport(s string) bool {
 	return false
 }
 
+// isDotNetFrame recognises a .NET stack frame: "at Ns.Type.Method(Type
+// arg) in /src/File.cs:line 12", or without the source.
+func isDotNetFrame(line string) bool {
+	rest, ok := strings.CutPrefix(line, "at ")
+	if !ok {
+		return false
+	}
+	i := strings.IndexByte(rest, '(')
+	if i <= 0 || strings.Contains(rest[:i], " ") || !strings.Contains(rest[:i], ".") {
+		return false
+	}
+	j := strings.LastIndexByte(rest, ')')
+	if j < i {
+		return false
+	}
+	tail := rest[j+1:]
+	return tail == "" && !strings.Contains(rest[i:], ".js:") && !strings.Contains(rest[i:], "node:") ||
+		strings.HasPrefix(tail, " in ") && strings.Contains(tail, ":line ")
+}
+
 // isJavaFrame recognises a JVM stack frame, "at pkg.Class.method(File.java:12)",
 // and the "... 12 more" that stands for frames already printed.
 func isJavaFrame(line string) bool {
 	if rest, ok := strings.CutPrefix(line, "... "); ok {
 		return strings.HasSuffix(rest, " more") || strings.HasSuffix(rest, " omitted")
+	}
+	if strings.HasPrefix(line, "--- End of ") && strings.HasSuffix(line, " ---") {
+		// .NET: "--- End of inner exception stack trace ---".
+		return true
+	}
+	if isDotNetFrame(line) {
+		return true
 	}
 	rest, ok := strings.CutPrefix(line, "at ")
 	if !ok || !strings.HasSuffix(rest, ")") {
@@ -387,6 +414,7 @@ func cutCause(line string) (string, bool) {
 // stripReportPrefix removes the severity that starts a report's first
 // line, and the JVM's "Exception in thread "main" ".
 func stripReportPrefix(line string) string {
+	line = strings.TrimPrefix(line, "Unhandled exception. ") // .NET
 	if rest, ok := strings.CutPrefix(line, "Exception in thread \""); ok {
 		if _, after, ok := strings.Cut(rest, "\" "); ok {
 			return strings.TrimSpace(after)
@@ -408,7 +436,8 @@ func isArrow(line string) bool {
 
 // cutArrow strips the marks that draw causes as a tree: miette's "├─▶"
 // and "╰─▶", box-drawing characters with dashes and arrows after them
-// ("└─ ", "╰──> "), and a "caused by:" after them.
+// ("└─ ", "╰──> "), .NET's "---> " before an inner exception, and a
+// "caused by:" after them.
 func cutArrow(line string) (string, bool) {
 	rest := line
 	if r, size := utf8.DecodeRuneInString(rest); r >= 0x2500 && r <= 0x257f {
@@ -421,6 +450,9 @@ func cutArrow(line string) (string, bool) {
 			}
 			break
 		}
+	} else if after, ok := strings.CutPrefix(rest, "---> "); ok {
+		// .NET's inner exception, on a line of its own.
+		rest = after
 	} else {
 		return "", false
 	}
@@ -500,6 +532,13 @@ func scanSplits(s string, nesting bool) (cuts []int, balanced bool) {
 				cuts = append(cuts, i)
 				start = i + 2
 			}
+		case ' ':
+			// .NET prints an inner exception after " ---> ".
+			if depth == 0 && i > start && strings.HasPrefix(s[i:], dotnetInner) && i+len(dotnetInner) < len(s) {
+				cuts = append(cuts, i)
+				start = i + len(dotnetInner)
+				i = start - 1
+			}
 		case ';':
 			// http2.StreamError prints its cause after "; ".
 			if depth == 0 && i+2 < len(s) && s[i+1] == ' ' && isStreamErrorHead(s[start:i]) &&
@@ -510,6 +549,17 @@ func scanSplits(s string, nesting bool) (cuts []int, balanced bool) {
 		}
 	}
 	return cuts, quote == 0 && depth == 0
+}
+
+// dotnetInner separates a .NET exception from its inner exception.
+const dotnetInner = " ---> "
+
+// sepLen returns the length of the separator at the start of s.
+func sepLen(s string) int {
+	if strings.HasPrefix(s, dotnetInner) {
+		return len(dotnetInner)
+	}
+	return 2 // ": " or "; "
 }
 
 // messagePrefixes are the prefixes Go packages put at the start of their
