@@ -81,7 +81,7 @@ type PatternSet struct {
 type compiledPattern struct {
 	p      Pattern
 	re     *regexp.Regexp
-	insts  int                  // the instructions re compiles to
+	insts  int                    // the instructions re compiles to
 	groups [len(groupNames)][]int // indexes of the groups of each name
 }
 

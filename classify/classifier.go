@@ -324,7 +324,7 @@ func gatherDetails(layers []chain.Layer, infos []layerInfo, f *Facts) {
 		if in.status != 0 && d > statusDepth {
 			statusDepth = d
 			f.HTTP.Status = in.status
-			f.HTTP.Equivalent = equivalentStatus(in.status)
+			f.HTTP.Equivalent = EquivalentStatus(in.status)
 		}
 		// A wait may come from the layer with the status (Retry-After)
 		// or from one that only says how long (an error body's wait).

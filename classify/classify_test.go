@@ -411,5 +411,5 @@ func TestKindsList(t *testing.T) {
 		seen[k] = true
 	}
 	assert.Equal(t, classify.Unknown, classify.Kinds()[len(classify.Kinds())-1])
-	assert.Len(t, seen, 29)
+	assert.Len(t, seen, 31)
 }

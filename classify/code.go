@@ -99,9 +99,10 @@ func grpcTransient(code string) bool {
 	return false
 }
 
-// equivalentStatus is the status a client treats code as (RFC 9110 §15):
-// itself when registered, else the x00 of its class.
-func equivalentStatus(code int) int {
+// EquivalentStatus is the status a client treats code as (RFC 9110 §15):
+// itself when registered, else the x00 of its class. It is
+// Facts.HTTP.Equivalent.
+func EquivalentStatus(code int) int {
 	if code < 100 || code > 599 || http.StatusText(code) != "" {
 		return code
 	}

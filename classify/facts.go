@@ -54,9 +54,9 @@ const (
 // of the documentation.
 func Kinds() []Kind {
 	return []Kind{ConnectionReset, ConnectionRefused, ConnectionAborted, BrokenPipe, Unreachable, Connection,
-		UnexpectedEOF, Timeout, DNS, TLS, Certificate, H2Stream, H2GoAway, H2Connection, HTTPStatus, RateLimited,
+		UnexpectedEOF, Timeout, Stall, DNS, TLS, Certificate, H2Stream, H2GoAway, H2Connection, HTTPStatus, RateLimited,
 		ServerError, GRPCStatus, Decode, Checksum, Archive, UnsafeArchive, Limit, DiskFull, Permission, NotFound,
-		Canceled, Deadline, Unknown}
+		Exists, Canceled, Deadline, Unknown}
 }
 
 // Caps on the size of Facts. Policies are CEL programs whose cost limit is

@@ -7,7 +7,7 @@ import "net/http"
 // says nothing about the request itself. An unregistered status counts as
 // the x00 of its class: 520 as 500, 499 as 400.
 func statusTransient(code int) bool {
-	switch equivalentStatus(code) {
+	switch EquivalentStatus(code) {
 	case http.StatusRequestTimeout, http.StatusTooEarly, http.StatusTooManyRequests,
 		http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable,
 		http.StatusGatewayTimeout:

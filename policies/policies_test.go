@@ -63,3 +63,13 @@ func TestSource(t *testing.T) {
 	_, err := Source("nonesuch")
 	require.ErrorIs(t, err, fs.ErrNotExist)
 }
+
+// Every kind of the vocabulary is decided by a rule of each shipped
+// policy, either way: none falls to the default unseen.
+func TestShippedCoverTheVocabulary(t *testing.T) {
+	for _, name := range Names() {
+		p, err := Load(name)
+		require.NoError(t, err)
+		assert.Empty(t, p.Unreached(), "kinds no rule of %s.yaml reaches", name)
+	}
+}

@@ -62,6 +62,11 @@ func (sizeHints) EstimateCallCost(function, overloadID string, target *checker.A
 // shortens.
 func boundInput(in Input) Input {
 	f := &in.Error
+	if f.HTTP.Equivalent == 0 && f.HTTP.Status != 0 {
+		// A derived fact: facts written by hand (test cases, a caller's
+		// own) may leave it out.
+		f.HTTP.Equivalent = classify.EquivalentStatus(f.HTTP.Status)
+	}
 	if len(f.Layers) > capLayers {
 		f.Layers = f.Layers[:capLayers]
 	}

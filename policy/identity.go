@@ -106,7 +106,7 @@ type recogniserForm struct {
 	NotFound  bool          `json:"not_found,omitempty"`
 }
 
-func digest(spec *fileSpec) string {
+func digest(spec *fileSpec, shipped bool) string {
 	type ruleForm struct {
 		Name       string `json:"name"`
 		When       string `json:"when"`
@@ -123,8 +123,10 @@ func digest(spec *fileSpec) string {
 		Variables [][2]string `json:"variables"`
 		Rules     []ruleForm  `json:"rules"`
 		Default   Action      `json:"default"`
-		// Recognisers change the facts, so they decide too.
+		// Recognisers change the facts, so they decide too; the shipped
+		// ones by the digest of their file.
 		Recognisers []recogniserForm `json:"recognisers,omitempty"`
+		Shipped     string           `json:"shipped,omitempty"`
 	}{Lang: digestLang, Limits: spec.Limits, Backoff: spec.Backoff, Budget: spec.Budget, Default: spec.Default}
 	for _, v := range spec.Variables {
 		form.Variables = append(form.Variables, [2]string{v.Name, canonical(v.Expr.Text)})
@@ -132,6 +134,9 @@ func digest(spec *fileSpec) string {
 	for _, r := range spec.Rules {
 		form.Rules = append(form.Rules, ruleForm{Name: r.Name, When: canonical(r.When.Text), Action: r.Action,
 			Delay: canonical(r.Delay.Text), Reason: r.Reason, ReasonExpr: canonical(r.ReasonExpr.Text)})
+	}
+	if shipped {
+		form.Shipped = shippedDigest()
 	}
 	for _, r := range spec.Recognisers {
 		form.Recognisers = append(form.Recognisers, recogniserForm{Name: r.Name, Match: r.Match.Text, When: r.When.Text,

@@ -86,7 +86,7 @@ type loader struct {
 // onlyTop are the keys only the loaded file may set: an included file
 // shares expressions, rules and cases, not the policy's identity or its
 // limits.
-var onlyTop = []string{"name", "version", "limits", "backoff", "budget", "default"}
+var onlyTop = []string{"name", "version", "limits", "backoff", "budget", "default", "shipped_recognisers"}
 
 // load parses the file src, holding data, into spec, and loads what it
 // includes. stack is the chain of files including it, for cycles.

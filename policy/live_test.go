@@ -61,9 +61,9 @@ func TestLiveFaults(t *testing.T) {
 		action policy.Action
 		rule   string
 	}{
-		"dns-not-found":              {policy.Retry, "transport"},
+		"dns-not-found":              {policy.Fail, "not-fixable"}, // NXDOMAIN: no retry creates the name
 		"fs-eacces-exec":             {policy.Fail, "local-failure"},
-		"fs-enoent":                  {policy.Fail, ""},
+		"fs-enoent":                  {policy.Fail, "not-fixable"},
 		"fs-enospc":                  {policy.Fail, "local-failure"},
 		"fs-eperm-link":              {policy.Fail, "local-failure"},
 		"gzip-checksum":              {policy.Retry, "checksum-once"},
@@ -103,8 +103,8 @@ func TestLiveFaults(t *testing.T) {
 		"tar-invalid-header":         {policy.Fail, "corrupt"},
 		"tcp-broken-pipe":            {policy.Retry, "transport"},
 		"tcp-read-timeout":           {policy.Retry, "transport"},
-		"tls-untrusted":              {policy.Fail, ""},
-		"tls-version":                {policy.Fail, ""},
+		"tls-untrusted":              {policy.Fail, "not-fixable"},
+		"tls-version":                {policy.Fail, "not-fixable"},
 	}
 	p := policies.Default()
 	for _, file := range files {

@@ -20,10 +20,12 @@ type fileSpec struct {
 	Budget      *Budget          `yaml:"budget"`
 	Variables   variables        `yaml:"variables"`
 	Recognisers []recogniserSpec `yaml:"recognisers"`
-	Rules       []ruleSpec       `yaml:"rules"`
-	Default     Action           `yaml:"default"`
-	Tests       []caseSpec       `yaml:"tests"`
-	Node        *yaml.Node       `yaml:",self"`
+	// ShippedRecognisers turns the shipped recognisers off when false.
+	ShippedRecognisers *bool      `yaml:"shipped_recognisers"`
+	Rules              []ruleSpec `yaml:"rules"`
+	Default            Action     `yaml:"default"`
+	Tests              []caseSpec `yaml:"tests"`
+	Node               *yaml.Node `yaml:",self"`
 }
 
 type ruleSpec struct {

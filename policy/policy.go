@@ -41,6 +41,7 @@ type Policy struct {
 	// classifies with them. Both nil when the policy declares none.
 	recognisers *chain.PatternSet
 	classifier  *classify.Set
+	shipped     bool // the shipped recognisers are in classifier
 	// first evaluates every rule's condition in order, as one nested
 	// conditional, to the index of the first rule that matches or -1.
 	first cel.Program
@@ -227,6 +228,9 @@ func parse(filename, rel string, data []byte, read readFunc, name func(string) s
 		return nil, fmt.Errorf("policy: building the CEL environment: %w", err)
 	}
 	p.compileRecognisers(&errs, spec.Recognisers, at("recognisers"))
+	if err := p.setClassifier(spec.ShippedRecognisers == nil || *spec.ShippedRecognisers); err != nil {
+		errs.add(at("shipped_recognisers"), "", "%v", err)
+	}
 	c := &compiler{file: filename, errs: &errs, env: env}
 	c.compileVariables(spec.Variables, at("variables"))
 	costs := p.compileRules(c, spec.Rules, at("rules"))
@@ -234,7 +238,7 @@ func parse(filename, rel string, data []byte, read readFunc, name func(string) s
 		p.compileFirst(c, spec.Rules, costs, at("rules"))
 	}
 	p.cases = buildCases(&errs, spec.Tests, at("tests"), read, p.Classifier())
-	p.digest = digest(&spec)
+	p.digest = digest(&spec, p.shipped)
 	errs.Sort()
 	if len(errs) > 0 {
 		return nil, errs

@@ -1,6 +1,10 @@
 package policy
 
 import (
+	"bytes"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"reflect"
@@ -179,7 +183,27 @@ func (p *Policy) compileRecognisers(errs *ErrorList, specs []recogniserSpec, at 
 		return
 	}
 	p.recognisers = set
-	p.classifier = &classify.Set{Recognisers: chain.Recognisers{set}}
+}
+
+// setClassifier builds the policy's classifier set from its own
+// recognisers and, unless the policy turned them off, the shipped ones.
+func (p *Policy) setClassifier(useShipped bool) error {
+	var rs chain.Recognisers
+	if p.recognisers != nil {
+		rs = append(rs, p.recognisers)
+	}
+	if useShipped {
+		set, err := shipped()
+		if err != nil {
+			return fmt.Errorf("the shipped recognisers: %w", err)
+		}
+		rs = append(rs, set)
+		p.shipped = true
+	}
+	if len(rs) > 0 {
+		p.classifier = &classify.Set{Recognisers: rs}
+	}
+	return nil
 }
 
 // recogniserPattern turns one spec into a chain.Pattern, reporting what
@@ -405,14 +429,14 @@ func keyAt(s *recogniserSpec, key string) pos {
 	return s.src.at(s.Node)
 }
 
-// Recognisers returns the policy's recognisers, nil when it declares none:
-// give them to a chain.Walker so that its text fallback reads the same
-// words.
+// Recognisers returns the recognisers the policy classifies with — its
+// own, then the shipped ones unless it turned them off — or nil: give them
+// to a chain.Walker so that its text fallback reads the same words.
 func (p *Policy) Recognisers() chain.Recognisers {
-	if p.recognisers == nil {
+	if p.classifier == nil {
 		return nil
 	}
-	return chain.Recognisers{p.recognisers}
+	return p.classifier.Recognisers
 }
 
 // Classifier returns the classifier set the policy decides with: chain's
@@ -434,4 +458,53 @@ func (p *Policy) Classify(c chain.Chain) classify.Facts {
 // Input is d.Input() classified with the policy's recognisers.
 func (p *Policy) Input(d Dump) Input {
 	return Input{Error: p.Classify(d.Chain), State: d.State}
+}
+
+// shippedSource is the recognisers faultline ships for other ecosystems'
+// error texts; every policy reads them after its own unless it says
+// shipped_recognisers: false.
+//
+//go:embed recognisers/ecosystems.yaml
+var shippedSource []byte
+
+// ShippedRecognisers returns the text of the shipped recognisers' file, to
+// print or to copy as the start of a deployment's own.
+func ShippedRecognisers() []byte { return bytes.Clone(shippedSource) }
+
+// shipped compiles the shipped recognisers once: they are the same for
+// every policy of a process.
+var shipped = sync.OnceValues(func() (*chain.PatternSet, error) {
+	return compileRecogniserFile("recognisers/ecosystems.yaml (shipped)", "recognisers/ecosystems.yaml", shippedSource)
+})
+
+// shippedDigest identifies the shipped recognisers in a policy's digest.
+var shippedDigest = sync.OnceValue(func() string {
+	sum := sha256.Sum256(shippedSource)
+	return "sha256:" + hex.EncodeToString(sum[:])
+})
+
+// compileRecogniserFile compiles a file that holds only recognisers.
+func compileRecogniserFile(name, rel string, data []byte) (*chain.PatternSet, error) {
+	var errs ErrorList
+	src := &source{name: name, rel: rel, lines: splitLines(data)}
+	doc, yerr := parseYAML(name, data)
+	if yerr != nil {
+		return nil, ErrorList{*yerr}
+	}
+	var spec struct {
+		Recognisers []recogniserSpec `yaml:"recognisers"`
+		Node        *yaml.Node       `yaml:",self"`
+	}
+	d := &nodeDecoder{file: name, errs: &errs, src: src}
+	d.decode(doc, reflect.ValueOf(&spec).Elem())
+	for i := range spec.Recognisers {
+		spec.Recognisers[i].src = src
+	}
+	p := &Policy{file: name}
+	p.compileRecognisers(&errs, spec.Recognisers, pos{file: name})
+	if len(errs) > 0 {
+		errs.Sort()
+		return nil, errs
+	}
+	return p.recognisers, nil
 }

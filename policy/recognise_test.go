@@ -65,7 +65,7 @@ func policyIn(t *testing.T, files map[string]string) string {
 func TestPolicyRecognisers(t *testing.T) {
 	p, err := Load(policyIn(t, map[string]string{"policy.yaml": recognisingPolicy, "words.yaml": wordsFile}))
 	require.NoError(t, err)
-	require.Len(t, p.Recognisers(), 1)
+	require.Len(t, p.Recognisers(), 2, "its own, then the shipped ones")
 
 	ctx := context.Background()
 	c := chain.FromText("fetch failed: storage gateway: quota wall hit, back off 45s")
@@ -144,4 +144,26 @@ rules:
 	// A guard against a hang only; chain's TestPatternsHostile counts the
 	// work.
 	assert.Less(t, time.Since(start), time.Minute)
+}
+
+// Unreached names the kinds a policy leaves to its default.
+func TestUnreached(t *testing.T) {
+	p, err := Parse("narrow.yaml", []byte(`name: narrow
+rules:
+  - name: resets
+    when: error.kind == 'connection_reset'
+    action: retry
+  - name: statuses
+    when: error.kind == 'http_status' && error.http.status == 503
+    action: retry
+default: fail
+`))
+	require.NoError(t, err)
+	got := p.Unreached()
+	assert.NotContains(t, got, classify.ConnectionReset)
+	assert.NotContains(t, got, classify.HTTPStatus, "reached for some status")
+	assert.Contains(t, got, classify.Timeout)
+	assert.Contains(t, got, classify.RateLimited)
+	assert.NotContains(t, got, classify.Unknown, "unknown is the default's by definition")
+	assert.Len(t, got, len(classify.Kinds())-3)
 }

@@ -108,14 +108,15 @@ func liveStates() map[string]liveState {
 		"refused":                    {phase: policy.PhaseConnect, expect: want(policy.Retry, "transport")},
 		"tls-untrusted":              {phase: policy.PhaseConnect, expect: want(policy.Fail, "")},
 		"tls-version":                {phase: policy.PhaseConnect, expect: want(policy.Fail, "")},
-		"dns-not-found":              {phase: policy.PhaseConnect, expect: want(policy.Retry, "transport")},
-		"tcp-broken-pipe":            {phase: policy.PhaseRequest, expect: want(policy.Retry, "transport")},
-		"fs-enospc":                  {phase: policy.PhaseUnpack, proto: h1, whole: true, expect: want(policy.Fail, "local-failure")},
-		"fs-eacces-exec":             {phase: policy.PhaseCommit, proto: h1, whole: true, expect: want(policy.Fail, "local-failure")},
-		"fs-eperm-link":              {phase: policy.PhaseUnpack, proto: h1, whole: true, expect: want(policy.Fail, "local-failure")},
-		"fs-enoent":                  {phase: policy.PhaseCommit, proto: h1, whole: true, expect: want(policy.Fail, "")},
-		"multi-join":                 {phase: body, proto: h1, cut: true, expect: want(policy.Retry, "restart-body")},
-		"multi-hashicorp":            {phase: body, proto: h1, cut: true, expect: want(policy.Retry, "restart-body")},
+		// The name does not exist (NXDOMAIN): no retry creates it.
+		"dns-not-found":   {phase: policy.PhaseConnect, expect: want(policy.Fail, "not-fixable")},
+		"tcp-broken-pipe": {phase: policy.PhaseRequest, expect: want(policy.Retry, "transport")},
+		"fs-enospc":       {phase: policy.PhaseUnpack, proto: h1, whole: true, expect: want(policy.Fail, "local-failure")},
+		"fs-eacces-exec":  {phase: policy.PhaseCommit, proto: h1, whole: true, expect: want(policy.Fail, "local-failure")},
+		"fs-eperm-link":   {phase: policy.PhaseUnpack, proto: h1, whole: true, expect: want(policy.Fail, "local-failure")},
+		"fs-enoent":       {phase: policy.PhaseCommit, proto: h1, whole: true, expect: want(policy.Fail, "")},
+		"multi-join":      {phase: body, proto: h1, cut: true, expect: want(policy.Retry, "restart-body")},
+		"multi-hashicorp": {phase: body, proto: h1, cut: true, expect: want(policy.Retry, "restart-body")},
 	}
 }
 

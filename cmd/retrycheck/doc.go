@@ -209,8 +209,11 @@
 // type-checks its rules, as faultline does
 // before using a policy, and prints every problem found, one a line, as
 // "file:line:col: message" (with the rule's name when the problem is in a
-// rule). A file without problems is reported as "ok". The exit status is 1
-// when any file has a problem.
+// rule). A file without problems is reported as "ok", followed by a note naming
+// the kinds of the vocabulary that no rule decides, which fall to the
+// policy's default unseen (a policy that fails them on purpose says so in a
+// rule). The exit status is 1 when any file has a problem; a note is not a
+// problem.
 //
 // Example:
 //
@@ -392,6 +395,9 @@
 // description. Policy show NAME prints the shipped policy NAME as YAML,
 // comments and test cases included: the start of a policy of your own.
 // Every command that takes --policy takes these names as well as files.
+// Policy show recognisers prints the recognisers every policy reads other
+// ecosystems' error texts with (unless it says shipped_recognisers: false):
+// the start of a deployment's own.
 //
 // Example:
 //

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strings"
 
+	"github.com/faultline-go/faultline/classify"
 	"github.com/faultline-go/faultline/policy"
 )
 
@@ -20,8 +22,11 @@ Lint loads every POLICY (a file, or a shipped policy's name) and
 type-checks its rules, as faultline does
 before using a policy, and prints every problem found, one a line, as
 "file:line:col: message" (with the rule's name when the problem is in a
-rule). A file without problems is reported as "ok". The exit status is 1
-when any file has a problem.
+rule). A file without problems is reported as "ok", followed by a note naming
+the kinds of the vocabulary that no rule decides, which fall to the
+policy's default unseen (a policy that fails them on purpose says so in a
+rule). The exit status is 1 when any file has a problem; a note is not a
+problem.
 
 Example:
 
@@ -57,14 +62,24 @@ func (cl *cli) lint(args []string) int {
 		var list policy.ErrorList
 		switch {
 		case err == nil:
+			unreached := p.Unreached()
 			if cl.json {
 				enc.Encode(struct {
-					File   string    `json:"file"`
-					OK     bool      `json:"ok"`
-					Policy policy.ID `json:"policy"`
-				}{path, true, p.ID()})
+					File      string          `json:"file"`
+					OK        bool            `json:"ok"`
+					Policy    policy.ID       `json:"policy"`
+					Unreached []classify.Kind `json:"unreached,omitempty"`
+				}{path, true, p.ID(), unreached})
 			} else {
 				fmt.Fprintf(cl.stdout, "%s: ok\n", path)
+				if len(unreached) > 0 {
+					names := make([]string, len(unreached))
+					for i, k := range unreached {
+						names[i] = string(k)
+					}
+					fmt.Fprintf(cl.stdout, "%s: note: no rule decides the kinds %s: they fall to the default (%s)\n",
+						path, strings.Join(names, ", "), p.Default())
+				}
 			}
 			continue
 		case errors.As(err, &list):

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/faultline-go/faultline/policies"
+	"github.com/faultline-go/faultline/policy"
 )
 
 func policyCommand() *command {
@@ -21,6 +22,9 @@ Policy list names the policies built into retrycheck, each with its
 description. Policy show NAME prints the shipped policy NAME as YAML,
 comments and test cases included: the start of a policy of your own.
 Every command that takes --policy takes these names as well as files.
+Policy show recognisers prints the recognisers every policy reads other
+ecosystems' error texts with (unless it says shipped_recognisers: false):
+the start of a deployment's own.
 
 Example:
 
@@ -49,6 +53,10 @@ func (cl *cli) policy(args []string) int {
 	case "show":
 		if len(rest) != 1 {
 			return cl.usagef("show: want one NAME (one of %v)", policies.Names())
+		}
+		if rest[0] == "recognisers" {
+			cl.stdout.Write(policy.ShippedRecognisers())
+			return exitOK
 		}
 		src, err := policies.Source(rest[0])
 		if err != nil {
