@@ -172,11 +172,12 @@
 //
 // Test runs the inline test cases of every POLICY, a shipped policy's name
 // or a file (without any, the policy chosen by --policy, $FAULTLINE_POLICY
-// or the embedded default) and,
-// with --cases, every input found under DIR that records an expected
-// outcome: dumps with an "expect" object and texts with an "# expect:"
-// header (see testdata/corpus/README.md). Each failure is printed with the
-// expected and actual decision side by side, as a diff. The last line is
+// or the embedded default) and, with --cases, every input found under DIR
+// that records an expected outcome: dumps with an "expect" object and texts
+// with an "# expect:" header (see testdata/corpus/README.md). A case
+// expects an action and, optionally, a rule, a guard and an exact delay.
+// Each failure is printed with the expected and actual decision side by
+// side, as a diff. The last line is
 // exactly "N passed, N failed"; the exit status is 1 when any case failed.
 // In --cases DIR, files named README* or starting with "." are skipped and
 // every other input must carry an expectation.
@@ -206,8 +207,8 @@
 // Usage: retrycheck lint [flags] POLICY...
 //
 // Lint loads every POLICY (a file, or a shipped policy's name) and
-// type-checks its rules, as faultline does
-// before using a policy, and prints every problem found, one a line, as
+// type-checks its rules, as faultline does before using a policy, and
+// prints every problem found, one a line, as
 // "file:line:col: message" (with the rule's name when the problem is in a
 // rule). A file without problems is reported as "ok", followed by a note naming
 // the kinds of the vocabulary that no rule decides, which fall to the

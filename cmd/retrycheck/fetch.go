@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
@@ -502,7 +503,7 @@ type demo struct {
 // own response): a TCP reset, a stream reset (a bare close on HTTP/1.1)
 // and a body cut short of its length.
 func startDemo() (*demo, error) {
-	archive, err := demoArchive(400, 32<<10)
+	archive, err := demoContent()
 	if err != nil {
 		return nil, err
 	}
@@ -528,6 +529,10 @@ func (d *demo) close(cl *cli) {
 
 // demoArchive writes a deterministic tar.gz of files text files of up to
 // maxSize bytes each, in a few directories.
+// demoContent is the demo's archive, made once per process: it is the
+// same every time, and making it is the slow part of --demo.
+var demoContent = sync.OnceValues(func() ([]byte, error) { return demoArchive(400, 32<<10) })
+
 func demoArchive(files, maxSize int) ([]byte, error) {
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)

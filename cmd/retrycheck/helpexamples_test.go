@@ -56,7 +56,7 @@ func helpExamples(help string) []helpExample {
 // as the server, is a faulttest server on 127.0.0.1 that serves the demo
 // archive and resets the connection once.
 func TestHelpExamples(t *testing.T) {
-	archive, err := demoArchive(400, 32<<10)
+	archive, err := demoContent()
 	require.NoError(t, err)
 	var total int
 	for _, c := range commands() {

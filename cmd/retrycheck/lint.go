@@ -19,8 +19,8 @@ func lintCommand() *command {
 		summary: "load and type-check policy files",
 		help: `
 Lint loads every POLICY (a file, or a shipped policy's name) and
-type-checks its rules, as faultline does
-before using a policy, and prints every problem found, one a line, as
+type-checks its rules, as faultline does before using a policy, and
+prints every problem found, one a line, as
 "file:line:col: message" (with the rule's name when the problem is in a
 rule). A file without problems is reported as "ok", followed by a note naming
 the kinds of the vocabulary that no rule decides, which fall to the
