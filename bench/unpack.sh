@@ -1,20 +1,29 @@
 #!/usr/bin/env bash
-# unpack.sh: time GNU tar against tarx (internal/archivetest/cmd/unpack) on
-# a deterministic ~150 MB, 3,000-file tree, as tar.gz and tar.zst.
+# unpack.sh: time the usual extractors against tarx
+# (internal/archivetest/cmd/unpack) on a deterministic ~150 MB, 3,000-file
+# tree, in every format tarx reads:
 #
-# Runs alternate (GNU tar, tarx, GNU tar, tarx, ...), RUNS of each, into a
-# tmpfs when one can be mounted (as root) and on disk otherwise; the output
-# says which. Prints medians, the tarx/GNU ratio and peak RSS (from
-# /usr/bin/time -v when present). Needs go, tar, zstd (installed with
-# apt-get if missing and root).
+#   tar.gz   GNU tar -xzf         tar.zst  GNU tar --zstd -xf
+#   tar.xz   GNU tar -xJf         tar.bz2  GNU tar -xjf
+#   zip      unzip -q
 #
-# Usage: bench/unpack.sh            (FILES=3000 BYTES=150000000 RUNS=3 SEED=1)
+# Runs alternate (peer, tarx, peer, tarx, ...), RUNS of each, into a tmpfs
+# when one can be mounted (as root) and on disk otherwise; the output says
+# which. Prints medians, the tarx/peer time ratio and peak RSS (from
+# /usr/bin/time -v when present) with its ratio. Needs go, tar, and zstd,
+# xz, bzip2 and unzip, which it installs with apt-get if missing and root.
+# The tar.xz is written by the xz tool (-6, two threads, so several
+# blocks), the tar.bz2 by bzip2 -9, the zip as a streaming writer makes it
+# (deflate, data descriptors).
+#
+# Usage: bench/unpack.sh   (FILES=3000 BYTES=150000000 RUNS=3 SEED=1 FORMATS="gzip zstd xz bzip2 zip")
 set -euo pipefail
 
 FILES=${FILES:-3000}
 BYTES=${BYTES:-150000000}
 RUNS=${RUNS:-3}
 SEED=${SEED:-1}
+FORMATS=${FORMATS:-gzip zstd xz bzip2 zip}
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/faultline-unpack.XXXXXX")
@@ -25,11 +34,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if ! command -v zstd >/dev/null; then
+missing=()
+command -v zstd >/dev/null || missing+=(zstd)
+command -v xz >/dev/null || missing+=(xz-utils)
+command -v bzip2 >/dev/null || missing+=(bzip2)
+command -v unzip >/dev/null || missing+=(unzip)
+if [[ ${#missing[@]} -gt 0 ]]; then
 	if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
-		apt-get install -y -qq zstd >/dev/null
+		echo "installing ${missing[*]}"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null ||
+			{ apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; }
 	else
-		echo "unpack.sh: zstd is missing and cannot be installed" >&2
+		echo "unpack.sh: ${missing[*]} missing and cannot be installed" >&2
 		exit 1
 	fi
 fi
@@ -43,7 +59,7 @@ echo "building tools"
 	go build -o "$work/bin/unpack" ./internal/archivetest/cmd/unpack)
 
 mkdir -p "$work/mnt"
-if [[ $(id -u) == 0 ]] && mount -t tmpfs -o size=4g tmpfs "$work/mnt" 2>/dev/null; then
+if [[ $(id -u) == 0 ]] && mount -t tmpfs -o size=6g tmpfs "$work/mnt" 2>/dev/null; then
 	mounted=1
 	where="tmpfs (mounted at $work/mnt)"
 else
@@ -51,21 +67,45 @@ else
 fi
 area=$work/mnt
 
-echo "generating a $FILES-file, $BYTES-byte tree (seed $SEED)"
-for f in gzip zstd; do
-	ext=$([[ $f == gzip ]] && echo tar.gz || echo tar.zst)
-	"$work/bin/mkarchive" -seed "$SEED" -files "$FILES" -bytes "$BYTES" -format "$f" -o "$area/tree.$ext"
+ext() {
+	case $1 in
+	gzip) echo tar.gz ;; zstd) echo tar.zst ;; xz) echo tar.xz ;; bzip2) echo tar.bz2 ;; zip) echo zip ;;
+	esac
+}
+gen() {
+	case $1 in
+	xz) echo xz-cli ;; *) echo "$1" ;;
+	esac
+}
+# peer FORMAT FILE: the command the peer runs into $area/out.
+peer() {
+	case $1 in
+	gzip) echo "tar -xzf '$2' -C '$area/out'" ;;
+	zstd) echo "tar --zstd -xf '$2' -C '$area/out'" ;;
+	xz) echo "tar -xJf '$2' -C '$area/out'" ;;
+	bzip2) echo "tar -xjf '$2' -C '$area/out'" ;;
+	zip) echo "unzip -q '$2' -d '$area/out'" ;;
+	esac
+}
+peername() {
+	case $1 in
+	gzip) echo "tar -xzf" ;; zstd) echo "tar --zstd -xf" ;; xz) echo "tar -xJf" ;; bzip2) echo "tar -xjf" ;; zip) echo "unzip -q" ;;
+	esac
+}
+
+echo "generating a $FILES-file, $BYTES-byte tree (seed $SEED) as: $FORMATS"
+for f in $FORMATS; do
+	"$work/bin/mkarchive" -seed "$SEED" -files "$FILES" -bytes "$BYTES" -format "$(gen "$f")" -o "$area/tree.$(ext "$f")"
 done
 ls -l "$area"/tree.* | awk '{printf "  %s %d bytes\n", $NF, $5}'
 echo "unpacking into $where, $RUNS runs each, alternating"
 
-# run NAME CMD...: runs CMD with a fresh $area/out, appends "seconds rss_kb"
-# to $work/NAME.times.
+# run NAME CMD...: runs CMD with a fresh $area/out, appends "ms rss_kb" to
+# $work/NAME.times.
 run() {
 	local name=$1
 	shift
-	rm -rf "$area/out" "$area/out.parent"
-	mkdir -p "$area/out.parent"
+	rm -rf "$area/out"
 	sync
 	local start end rss=0
 	start=$(date +%s%N)
@@ -80,31 +120,33 @@ run() {
 }
 
 for i in $(seq "$RUNS"); do
-	run gnu-gzip sh -c "mkdir '$area/out' && tar -xzf '$area/tree.tar.gz' -C '$area/out'"
-	run tarx-gzip "$work/bin/unpack" "$area/tree.tar.gz" "$area/out"
-	run gnu-zstd sh -c "mkdir '$area/out' && tar --zstd -xf '$area/tree.tar.zst' -C '$area/out'"
-	run tarx-zstd "$work/bin/unpack" "$area/tree.tar.zst" "$area/out"
+	for f in $FORMATS; do
+		file=$area/tree.$(ext "$f")
+		run "peer-$f" sh -c "mkdir '$area/out' && $(peer "$f" "$file")"
+		run "tarx-$f" "$work/bin/unpack" "$file" "$area/out"
+	done
 	echo "  run $i done"
 done
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
 echo
-printf "%-10s %-8s %12s %12s %14s\n" format tool "median ms" "runs ms" "peak RSS KiB"
-for f in gzip zstd; do
-	for tool in gnu tarx; do
+printf "%-7s %-16s %10s %18s %14s\n" format tool "median ms" "runs ms" "peak RSS KiB"
+for f in $FORMATS; do
+	for tool in peer tarx; do
 		t=$work/$tool-$f.times
 		med=$(cut -d' ' -f1 "$t" | median)
 		runs=$(cut -d' ' -f1 "$t" | paste -sd/)
 		rss=$(cut -d' ' -f2 "$t" | sort -n | tail -1)
-		printf "%-10s %-8s %12s %12s %14s\n" "$f" "$tool" "$med" "$runs" "$rss"
-		eval "med_${tool}_$f=$med"
+		name=$([[ $tool == peer ]] && peername "$f" || echo tarx)
+		printf "%-7s %-16s %10s %18s %14s\n" "$f" "$name" "$med" "$runs" "$rss"
+		eval "med_${tool}_$f=$med rss_${tool}_$f=$rss"
 	done
 done
 echo
-for f in gzip zstd; do
-	g=med_gnu_$f
-	x=med_tarx_$f
-	awk -v f="$f" -v g="${!g}" -v x="${!x}" 'BEGIN {printf "%s: tarx/GNU tar = %.2f (median %d ms vs %d ms)\n", f, x / g, x, g}'
+for f in $FORMATS; do
+	p=med_peer_$f x=med_tarx_$f pr=rss_peer_$f xr=rss_tarx_$f
+	awk -v f="$f" -v n="$(peername "$f")" -v p="${!p}" -v x="${!x}" -v pr="${!pr}" -v xr="${!xr}" \
+		'BEGIN {printf "%-6s tarx/%s: time %.2f× (%d ms vs %d ms), peak RSS %.2f× (%.1f MB vs %.1f MB)\n", f, n, x / p, x, p, (pr > 0 ? xr / pr : 0), xr / 1024, pr / 1024}'
 done
-echo "destination: $where; GNU tar's RSS is its largest process (tar or its decompressor)"
+echo "destination: $where; a peer's RSS is its largest process (tar or its decompressor)"

@@ -99,7 +99,7 @@ func BenchmarkDecode(b *testing.B) {
 			for b.Loop() {
 				br := bufio.NewReaderSize(bytes.NewReader(data), inputBufferSize)
 				format, _ := Detect(data[:sniffLen])
-				d, err := bc.dec.open(format, br, DefaultWindow)
+				d, err := bc.dec.open(format, br, DefaultWindow, func() int64 { return 0 })
 				if err != nil {
 					b.Fatal(err)
 				}

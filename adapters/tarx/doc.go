@@ -1,11 +1,48 @@
-// Package tarx unpacks tar archives — plain, gzip- or zstd-compressed — from a
-// stream, safely and atomically.
+// Package tarx unpacks archives — tar, plain or compressed with gzip, zstd,
+// xz or bzip2, and zip — from a stream, safely and atomically.
 //
 // Extract reads the archive once, front to back, so it can consume an HTTP
-// body as it arrives. The format is detected from the first bytes, not from a
-// file name: gzip (1f 8b), zstd (28 b5 2f fd) or else plain tar. xz and bzip2
-// are recognised and refused with ErrFormat; no well-kept xz decoder is among
-// faultline's dependencies.
+// body as it arrives. The format is detected from the first bytes, never
+// from a name: gzip (1f 8b), zstd (28 b5 2f fd, or a skippable frame), xz
+// (fd 37 7a 58 5a 00), bzip2 ("BZh" and a digit), zip ("PK\x03\x04", or
+// "PK\x05\x06" for an empty one), or plain tar, recognised by its first
+// header's magic or checksum. Anything else is refused with ErrFormat and a
+// message that says what the data looks like — "not an archive: the data
+// starts with an HTML page", for a login page served instead of the file.
+//
+// xz is read by tarx itself, container and checks, with ulikunitz/xz
+// decoding the LZMA2 data of each block: every block's dictionary is
+// bounded by Limits.Window before it is allocated (xz's own reader takes a
+// block header's word for it), and every check is verified — the stream
+// header and footer, each block's CRC-32, CRC-64 or SHA-256, and the index
+// against the blocks read. Filters other than LZMA2 are refused. bzip2 is
+// the standard library's decoder; its memory is bounded by the format (a
+// block is at most 900 kB).
+//
+// # Zip
+//
+// A zip is unpacked as it streams, from its local headers, each entry's
+// CRC-32 and sizes verified as its data ends (sizes in the local header or
+// in a data descriptor after the data; ZIP64 fields). The central
+// directory, at the end, is then checked against what was unpacked — every
+// name, CRC-32, size, method and offset, the count, the directory's own
+// size and offset, the ZIP64 end records — before the rename: any
+// disagreement (an entry the directory does not list, one it lists at an
+// offset where none begins, two directory entries for the same data as in
+// the overlapping-file bomb, a different name or size) is ErrUnsafe, and
+// nothing reaches the destination. Modes and symlinks come from the
+// central directory's external attributes (a zip made on Unix; others get
+// 0644 and 0755), so entries are first written as files and given their
+// modes, or turned into symlinks, once the directory is checked. Names
+// with backslashes or drive letters, duplicate names, and paths through an
+// earlier entry (which may turn out to be a symlink) are ErrUnsafe, as
+// are device entries. Stored, deflate, bzip2 and zstd entries are read.
+//
+// What cannot be streamed is refused with ErrFormat, clearly: encrypted
+// entries, multi-disk archives, and an entry whose size is known only
+// from the central directory — a stored (or bzip2 or zstd) entry with a
+// data descriptor, whose end cannot be found without the size. Such a zip
+// must be downloaded first and unpacked from disk.
 //
 // # Atomicity
 //

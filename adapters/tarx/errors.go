@@ -2,6 +2,7 @@ package tarx
 
 import (
 	"archive/tar"
+	"compress/bzip2"
 	"errors"
 	"fmt"
 	"io"
@@ -24,8 +25,10 @@ var (
 	// ErrExist reports that the destination exists and Options.Replace is
 	// not set. It matches fs.ErrExist too.
 	ErrExist = fmt.Errorf("tarx: destination exists: %w", fs.ErrExist)
-	// ErrFormat reports a stream in a format tarx does not unpack (xz,
-	// bzip2, zip).
+	// ErrFormat reports a stream tarx does not unpack: not an archive (the
+	// message says what it looks like), or an archive using a feature tarx
+	// cannot stream (an xz filter other than LZMA2, an encrypted zip
+	// entry, a stored zip entry whose size follows its data).
 	ErrFormat = errors.New("tarx: unsupported archive format")
 	// ErrTruncated reports a tar stream that ends, on a block boundary,
 	// before its end-of-archive marker: archive/tar accepts it as a shorter
@@ -123,9 +126,10 @@ func kindOf(err error) string {
 		return kindUnsafe
 	case errors.Is(err, ErrLimit):
 		return kindLimit
-	case errors.Is(err, gzip.ErrChecksum), errors.Is(err, zstd.ErrCRCMismatch):
+	case errors.Is(err, gzip.ErrChecksum), errors.Is(err, zstd.ErrCRCMismatch), errors.Is(err, ErrChecksum),
+		isBzip2Checksum(err):
 		return kindChecksum
-	case errors.Is(err, ErrFormat), errors.Is(err, errArchive),
+	case errors.Is(err, ErrFormat), errors.Is(err, errArchive), errors.Is(err, errXzCorrupt),
 		errors.Is(err, tar.ErrHeader), errors.Is(err, tar.ErrFieldTooLong):
 		return kindArchive
 	case escapesRoot(err):
@@ -134,6 +138,13 @@ func kindOf(err error) string {
 		return kindUnsafe
 	}
 	return ""
+}
+
+// isBzip2Checksum reports compress/bzip2's block or stream checksum
+// mismatch, which it reports only as a StructuralError's text.
+func isBzip2Checksum(err error) bool {
+	var se bzip2.StructuralError
+	return errors.As(err, &se) && strings.Contains(string(se), "checksum")
 }
 
 // escapesRoot reports os.Root's refusal of a path that leaves it. The

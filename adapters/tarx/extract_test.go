@@ -32,7 +32,8 @@ func TestExtractFormats(t *testing.T) {
 			hardlinks++
 		}
 	}
-	for _, f := range []archivetest.Format{archivetest.Tar, archivetest.Gzip, archivetest.GzipStored, archivetest.Zstd} {
+	for _, f := range []archivetest.Format{archivetest.Tar, archivetest.Gzip, archivetest.GzipStored, archivetest.Zstd,
+		archivetest.Xz, archivetest.XzCLI, archivetest.Bzip2} {
 		t.Run(string(f), func(t *testing.T) {
 			l := newLayout(t)
 			data := archive(t, f, tree)
@@ -48,8 +49,11 @@ func TestExtractFormats(t *testing.T) {
 			assert.Equal(t, bytes, st.Bytes)
 			assert.Equal(t, int64(len(data)), st.Input, "the whole input is read")
 			want := tarx.Format(f)
-			if f == archivetest.GzipStored {
+			switch f {
+			case archivetest.GzipStored:
 				want = tarx.FormatGzip
+			case archivetest.XzCLI:
+				want = tarx.FormatXz
 			}
 			assert.Equal(t, want, st.Format)
 		})
@@ -149,9 +153,15 @@ func TestExtractEmptyAndGarbage(t *testing.T) {
 	}{
 		{"empty", nil, io.ErrUnexpectedEOF, "archive"},
 		{"one zero block short", make([]byte, 511), io.ErrUnexpectedEOF, "archive"},
-		{"garbage", []byte("this is not an archive at all, not even close, but long enough to fill a header block........" + string(make([]byte, 600))), tar.ErrHeader, "archive"},
-		{"xz", []byte{0xfd, '7', 'z', 'X', 'Z', 0, 0, 0}, tarx.ErrFormat, "archive"},
-		{"bzip2", []byte("BZh91AY&SY"), tarx.ErrFormat, "archive"},
+		{"garbage", []byte("this is not an archive at all, not even close, but long enough to fill a header block........" + string(make([]byte, 600))), tarx.ErrFormat, "archive"},
+		{"bad tar checksum", func() []byte {
+			b := archivetest.Header("f", tar.TypeReg, 0, 0o644)
+			b[148] ^= 1
+			copy(b[257:], "xxxxx") // no magic either
+			return append(b, make([]byte, 1024)...)
+		}(), tarx.ErrFormat, "archive"},
+		{"xz cut short", []byte{0xfd, '7', 'z', 'X', 'Z', 0, 0, 0}, io.ErrUnexpectedEOF, "archive"},
+		{"bzip2 cut short", []byte("BZh91AY&SY"), io.ErrUnexpectedEOF, "archive"},
 		{"bad gzip header", []byte{0x1f, 0x8b, 99, 0, 0, 0, 0, 0, 0, 0}, nil, "archive"},
 	}
 	for _, tc := range tests {
@@ -178,12 +188,16 @@ func TestDetect(t *testing.T) {
 		{[]byte{0x1f, 0x8b, 8, 0}, tarx.FormatGzip, false},
 		{[]byte{0x28, 0xb5, 0x2f, 0xfd, 0}, tarx.FormatZstd, false},
 		{[]byte{0x50, 0x2a, 0x4d, 0x18, 0}, tarx.FormatZstd, false}, // skippable frame
-		{[]byte("ustar"), tarx.FormatTar, false},
+		{archivetest.Header("f", tar.TypeReg, 0, 0o644), tarx.FormatTar, false},
+		{make([]byte, 512), tarx.FormatTar, false},           // an empty archive
+		{[]byte("f\x00\x00\x00\x00"), tarx.FormatTar, false}, // a header cut short
 		{nil, tarx.FormatTar, false},
-		{[]byte{0xfd, '7', 'z', 'X', 'Z', 0}, "", true},
-		{[]byte("PK\x03\x04"), "", true},
-		{[]byte("BZh9"), "", true},
-		{[]byte("BZhx"), tarx.FormatTar, false},
+		{[]byte{0xfd, '7', 'z', 'X', 'Z', 0}, tarx.FormatXz, false},
+		{[]byte("PK\x03\x04"), tarx.FormatZip, false},
+		{[]byte("PK\x05\x06"), tarx.FormatZip, false},
+		{[]byte("BZh9"), tarx.FormatBzip2, false},
+		{[]byte("BZhx"), tarx.FormatTar, false}, // could be a tar name cut short
+		{[]byte("<html>"), "", true},
 	}
 	for _, tc := range tests {
 		got, err := tarx.Detect(tc.head)

@@ -93,7 +93,9 @@ func (u *unpacker) fail(op, entry string, err error) error {
 		kind = kindArchive
 	}
 	e := &Error{Op: op, Entry: entry, Format: string(FormatTar), Offset: u.in.n, Kind: kind, Err: err}
-	if u.stream.err != nil && u.format != FormatTar {
+	if u.format == FormatZip {
+		e.Format = string(FormatZip)
+	} else if u.stream.err != nil && u.format != FormatTar {
 		e.Format = string(u.format)
 	}
 	return e
@@ -126,7 +128,11 @@ func (u *unpacker) run(r io.Reader, dec decoders) error {
 	if u.format, err = Detect(head); err != nil {
 		return u.fail("reading archive", "", err)
 	}
-	d, err := dec.open(u.format, br, u.limits.Window)
+	if u.format == FormatZip {
+		return u.unzip(br)
+	}
+	pos := func() int64 { return u.in.n - int64(br.Buffered()) }
+	d, err := dec.open(u.format, br, u.limits.Window, pos)
 	if err != nil {
 		u.stream.err = err
 		return u.fail("reading archive", "", err)
@@ -277,7 +283,7 @@ func (u *unpacker) entry(hdr *tar.Header) error {
 	if u.throughSymlink(name) {
 		return fmt.Errorf("%w: path %q passes through a symlink in the archive", ErrUnsafe, hdr.Name)
 	}
-	if err := u.checkName(name, hdr); err != nil {
+	if err := u.checkName(name, hdr.Name, hdr.Linkname); err != nil {
 		return err
 	}
 	switch hdr.Typeflag {
@@ -296,13 +302,14 @@ func (u *unpacker) entry(hdr *tar.Header) error {
 	return fmt.Errorf("%w: unsupported entry type %q", errArchive, hdr.Typeflag)
 }
 
-// checkName applies the name, depth and link-target limits.
-func (u *unpacker) checkName(name string, hdr *tar.Header) error {
-	if len(hdr.Name) > u.limits.Name {
-		return fmt.Errorf("%w: a name of %d bytes, above the limit of %d", ErrLimit, len(hdr.Name), u.limits.Name)
+// checkName applies the name, depth and link-target limits to an entry
+// named raw in the archive (name cleaned).
+func (u *unpacker) checkName(name, raw, linkname string) error {
+	if len(raw) > u.limits.Name {
+		return fmt.Errorf("%w: a name of %d bytes, above the limit of %d", ErrLimit, len(raw), u.limits.Name)
 	}
-	if len(hdr.Linkname) > u.limits.Name {
-		return fmt.Errorf("%w: a link target of %d bytes, above the limit of %d", ErrLimit, len(hdr.Linkname), u.limits.Name)
+	if len(linkname) > u.limits.Name {
+		return fmt.Errorf("%w: a link target of %d bytes, above the limit of %d", ErrLimit, len(linkname), u.limits.Name)
 	}
 	if d := pathDepth(name); d > u.limits.Depth {
 		return fmt.Errorf("%w: a path %d levels deep, above the limit of %d", ErrLimit, d, u.limits.Depth)
@@ -491,7 +498,7 @@ func (u *unpacker) file(name string, hdr *tar.Header) error {
 		return err
 	}
 	sparse := isSparse(hdr)
-	n, err := u.copy(f, sparse)
+	n, err := u.copy(f, u.tr, sparse, sparse)
 	u.stats.Bytes += n
 	if err == nil && sparse {
 		// Holes were skipped, not written: a trailing one needs the size.
@@ -520,22 +527,27 @@ func (u *unpacker) file(name string, hdr *tar.Header) error {
 // of archive/tar as zeros without a byte of input: copy counts them against
 // the ratio limit, and skips zero chunks rather than writing them, so holes
 // stay holes.
-func (u *unpacker) copy(f *os.File, sparse bool) (int64, error) {
+//
+// count says the bytes did not pass through u.stream, so copy counts them
+// against the ratio limit itself (sparse holes, zip entries); holes says
+// zero chunks are skipped rather than written.
+func (u *unpacker) copy(f *os.File, src io.Reader, count, holes bool) (int64, error) {
 	var written int64
 	for {
 		if err := canceled(u.ctx); err != nil {
 			return written, err
 		}
-		n, err := u.tr.Read(u.buf)
+		n, err := src.Read(u.buf)
 		if n > 0 {
 			chunk := u.buf[:n]
-			if sparse {
+			if count {
 				u.stream.expanded += int64(n)
+				u.in.idleFrom = u.in.n
 				if lerr := u.stream.checkRatio(); lerr != nil {
 					return written, lerr
 				}
 			}
-			if sparse && allZero(chunk) {
+			if holes && allZero(chunk) {
 				if _, serr := f.Seek(int64(n), io.SeekCurrent); serr != nil {
 					return written, serr
 				}

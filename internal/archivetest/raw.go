@@ -11,6 +11,7 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+	"github.com/ulikunitz/xz"
 )
 
 // Some attacks need bytes archive/tar will not write (sparse headers) or
@@ -173,6 +174,16 @@ func Compress(f Format, raw []byte) ([]byte, error) {
 			level = gzip.NoCompression
 		}
 		zw, err := gzip.NewWriterLevel(&buf, level)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := zw.Write(raw); err != nil {
+			return nil, err
+		}
+		err = zw.Close()
+		return buf.Bytes(), err
+	case Xz:
+		zw, err := xz.WriterConfig{CheckSum: xz.CRC64}.NewWriter(&buf)
 		if err != nil {
 			return nil, err
 		}

@@ -5,10 +5,12 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"os/exec"
 	"strings"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+	"github.com/ulikunitz/xz"
 )
 
 // Format is the container an archive is written in.
@@ -23,6 +25,13 @@ const (
 	// CRC-32 will catch.
 	GzipStored Format = "gzip-stored"
 	Zstd       Format = "zstd" // tar.zst with a content checksum, as the zstd CLI writes
+	// Xz is tar.xz from ulikunitz/xz's writer (one stream, CRC-64 checks).
+	Xz Format = "xz"
+	// XzCLI is tar.xz from the xz tool, in several blocks (xz -T2
+	// --block-size 1MiB), as multi-threaded xz writes them.
+	XzCLI Format = "xz-cli"
+	// Bzip2 is tar.bz2 from the bzip2 tool: Go has no bzip2 writer.
+	Bzip2 Format = "bzip2"
 )
 
 // Formats returns the formats tarx unpacks, for table-driven tests.
@@ -35,6 +44,10 @@ func (f Format) Ext() string {
 		return ".tar.gz"
 	case Zstd:
 		return ".tar.zst"
+	case Xz, XzCLI:
+		return ".tar.xz"
+	case Bzip2:
+		return ".tar.bz2"
 	}
 	return ".tar"
 }
@@ -67,6 +80,19 @@ func Write(w io.Writer, f Format, entries []Entry) error {
 			return err
 		}
 		return zw.Close()
+	case Xz:
+		zw, err := xz.WriterConfig{CheckSum: xz.CRC64}.NewWriter(w)
+		if err != nil {
+			return err
+		}
+		if err := writeTar(zw, entries); err != nil {
+			return err
+		}
+		return zw.Close()
+	case XzCLI:
+		return throughTool(w, entries, "xz", "-c", "-6", "-T2", "--block-size=1MiB")
+	case Bzip2:
+		return throughTool(w, entries, "bzip2", "-c", "-9")
 	}
 	return fmt.Errorf("archivetest: unknown format %q", f)
 }
@@ -126,4 +152,25 @@ type zeros struct{}
 func (zeros) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
+}
+
+// throughTool writes entries as a tar through a compressor on the PATH.
+func throughTool(w io.Writer, entries []Entry, tool string, args ...string) error {
+	path, err := exec.LookPath(tool)
+	if err != nil {
+		return fmt.Errorf("archivetest: %s is needed to write this format: %w", tool, err)
+	}
+	var raw bytes.Buffer
+	if err := writeTar(&raw, entries); err != nil {
+		return err
+	}
+	cmd := exec.Command(path, args...)
+	cmd.Stdin = &raw
+	cmd.Stdout = w
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("archivetest: %s: %w: %s", tool, err, stderr.String())
+	}
+	return nil
 }

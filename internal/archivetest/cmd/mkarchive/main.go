@@ -34,7 +34,7 @@ func run(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	seed := fs.Uint64("seed", 1, "generator seed")
 	files := fs.Int("files", 3000, "number of regular files")
 	size := fs.Int64("bytes", 150_000_000, "total bytes of file content")
-	format := fs.String("format", "gzip", "tar, gzip or zstd")
+	format := fs.String("format", "gzip", "tar, gzip, zstd, xz (ulikunitz/xz), xz-cli (the xz tool), bzip2 (the bzip2 tool) or zip")
 	out := fs.String("o", "", "output file (default: stdout)")
 	attack := fs.String("attack", "", "write the adversarial archive `NAME` instead (\"list\" lists them)")
 	if err := fs.Parse(args); err != nil {
@@ -72,7 +72,24 @@ func run(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-	if err := archivetest.Write(bw, archivetest.Format(*format), archivetest.Tree(*seed, *files, *size)); err != nil {
+	tree := archivetest.Tree(*seed, *files, *size)
+	if *format == "zip" {
+		// A zip as a streaming writer makes it: deflate, data descriptors.
+		zs, _ := archivetest.ZipTree(tree, archivetest.ZipDeflate, true)
+		data, err := archivetest.Zip(zs, archivetest.ZipOptions{})
+		if err == nil {
+			_, err = bw.Write(data)
+		}
+		if err == nil {
+			err = bw.Flush()
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "mkarchive:", err)
+			return 1
+		}
+		return 0
+	}
+	if err := archivetest.Write(bw, archivetest.Format(*format), tree); err != nil {
 		fmt.Fprintln(stderr, "mkarchive:", err)
 		return 1
 	}

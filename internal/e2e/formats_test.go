@@ -1,0 +1,120 @@
+package e2e
+
+import (
+	"context"
+	"encoding/binary"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/faultline-go/faultline/classify"
+	"github.com/faultline-go/faultline/internal/archivetest"
+	fs "github.com/faultline-go/faultline/faulttest"
+)
+
+// The archives of the formats installers download besides tar.gz: about
+// 500 files, an xz stream of one block (ulikunitz/xz's writer) and one of
+// many (the xz tool's), a bzip2 stream, and a zip streamed with data
+// descriptors.
+var (
+	fmtTree = sync.OnceValue(func() []archivetest.Entry { return archivetest.Tree(111, 500, 2<<20) })
+	xzOne   = sync.OnceValues(func() (*fixture, error) { return formatFixture(archivetest.Xz) })
+	xzMany  = sync.OnceValues(func() (*fixture, error) { return formatFixture(archivetest.XzCLI) })
+	bz2     = sync.OnceValues(func() (*fixture, error) { return formatFixture(archivetest.Bzip2) })
+	zipped  = sync.OnceValues(func() (*fixture, error) {
+		zs, want := archivetest.ZipTree(fmtTree(), archivetest.ZipDeflate, true)
+		data, err := archivetest.Zip(zs, archivetest.ZipOptions{})
+		if err != nil {
+			return nil, err
+		}
+		return &fixture{entries: want, data: data}, nil
+	})
+)
+
+func formatFixture(f archivetest.Format) (*fixture, error) {
+	data, err := archivetest.Bytes(f, fmtTree())
+	if err != nil {
+		return nil, err
+	}
+	return &fixture{entries: fmtTree(), data: data}, nil
+}
+
+// centralDirectory returns the offset of a zip's central directory, from
+// its end record.
+func centralDirectory(data []byte) int64 {
+	end := data[len(data)-22:]
+	return int64(binary.LittleEndian.Uint32(end[16:]))
+}
+
+// TestFormatsThroughFaults fetches tar.xz, tar.bz2 and zip through the
+// fault server's faults — a reset, a stalled and a truncated body, all
+// resumed with a ranged request, and content that changes under a
+// resume — over HTTP/1.1 and HTTP/2, and compares each tree file by file.
+// The faults strike inside an xz block, a bzip2 stream, a zip entry and
+// the zip's central directory.
+func TestFormatsThroughFaults(t *testing.T) {
+	type format struct {
+		name string
+		fx   func() (*fixture, error)
+		at   func(fx *fixture) int64 // where inside the stream to strike
+	}
+	half := func(fx *fixture) int64 { return fx.size() / 2 }
+	formats := []format{
+		{"xz-one-block", xzOne, half},
+		{"xz-blocks", xzMany, half},
+		{"bzip2", bz2, half},
+		{"zip-entry", zipped, func(fx *fixture) int64 { return fx.size() / 3 }},
+		{"zip-central-directory", zipped, func(fx *fixture) int64 { return centralDirectory(fx.data) + 100 }},
+	}
+	faults := []struct {
+		name string
+		kind fs.Kind
+		then fs.Kind
+		fail bool
+	}{
+		{name: "reset", kind: fs.Reset},
+		{name: "stall", kind: fs.Stall},
+		{name: "truncate", kind: fs.Truncate},
+		// The new content is not the archive: the restart unpacks it and
+		// fails, and nothing reaches the destination.
+		{name: "change_content", kind: fs.Reset, then: fs.ChangeContent, fail: true},
+	}
+	for _, m := range []mode{h1, h2c} {
+		for _, f := range formats {
+			for _, fault := range faults {
+				t.Run(m.name+"/"+f.name+"/"+fault.name, func(t *testing.T) {
+					t.Parallel()
+					fx := load(t, f.fx)
+					script := []fs.Fault{{Kind: fault.kind, At: f.at(fx)}}
+					if fault.then != "" {
+						script = append(script, fs.Fault{Kind: fault.then})
+					}
+					s := start(t, m, fx.data, script...)
+					var r run
+					c := newClient(s.Client(m.proto), &r)
+					dir := scratch(t)
+					dest := filepath.Join(dir, "tree")
+					fetch(context.Background(), c, &r, job{url: s.URL, dest: dest})
+					assert.Empty(t, leftovers(t, dir, "tree"), "staging left behind")
+					if fault.fail {
+						require.Error(t, r.err)
+						require.NotEmpty(t, r.events)
+						assert.Contains(t, []classify.Kind{classify.Decode, classify.Archive, classify.Checksum, classify.UnexpectedEOF},
+							r.events[len(r.events)-1].Input.Error.Kind, "%v", r.err)
+						assert.NoDirExists(t, dest)
+						return
+					}
+					require.NoError(t, r.err)
+					archivetest.Compare(t, fx.entries, dest)
+					assert.Equal(t, 1, r.res.Resumes, "resumed once")
+					assert.Equal(t, 0, r.res.Restarts)
+					assert.Equal(t, 1, r.passes, "the unpacker saw one unbroken stream")
+					assert.LessOrEqual(t, float64(r.res.BytesServed), 1.05*float64(fx.size()))
+				})
+			}
+		}
+	}
+}
