@@ -1,8 +1,12 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
+	"io"
+	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -10,9 +14,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/faultline-go/faultline/adapters/filex"
 	"github.com/faultline-go/faultline/classify"
-	"github.com/faultline-go/faultline/internal/archivetest"
 	fs "github.com/faultline-go/faultline/faulttest"
+	"github.com/faultline-go/faultline/internal/archivetest"
 )
 
 // The archives of the formats installers download besides tar.gz: about
@@ -117,4 +122,63 @@ func TestFormatsThroughFaults(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestPlainFileThroughFaults downloads a plain file (a wheel, a binary)
+// through the same faults with filex as the consumer: resumed, the file is
+// exact; when the content changes under a resume, the download restarts
+// and the file is the new content, never a splice of the two; a download
+// that fails leaves nothing at the destination.
+func TestPlainFileThroughFaults(t *testing.T) {
+	content := make([]byte, 6<<20)
+	rng := rand.New(rand.NewPCG(5, 6))
+	for i := range content {
+		content[i] = byte(rng.Uint32())
+	}
+	faults := []struct {
+		name     string
+		script   []fs.Fault
+		restarts int
+	}{
+		{"reset", []fs.Fault{{Kind: fs.Reset, At: 3 << 20}}, 0},
+		{"stall", []fs.Fault{{Kind: fs.Stall, At: 3 << 20}}, 0},
+		{"truncate", []fs.Fault{{Kind: fs.Truncate, At: 3 << 20}}, 0},
+		{"change_content", []fs.Fault{{Kind: fs.Reset, At: 3 << 20}, {Kind: fs.ChangeContent}}, 1},
+	}
+	for _, m := range []mode{h1, h2c} {
+		for _, f := range faults {
+			t.Run(m.name+"/"+f.name, func(t *testing.T) {
+				t.Parallel()
+				s := start(t, m, content, f.script...)
+				var r run
+				c := newClient(s.Client(m.proto), &r)
+				dir := scratch(t)
+				dest := filepath.Join(dir, "tool.whl")
+				r.res, r.err = c.Do(context.Background(), s.URL, func(ctx context.Context, body io.Reader) error {
+					r.passes++
+					_, err := filex.Write(ctx, body, dest, filex.Options{Replace: r.passes > 1})
+					return err
+				}, nil)
+				require.NoError(t, r.err)
+				got, err := os.ReadFile(dest)
+				require.NoError(t, err)
+				assert.True(t, bytes.Equal(s.Content(), got), "the file is what the server serves now")
+				assert.Equal(t, f.restarts, r.res.Restarts)
+				assert.Equal(t, 1, r.res.Resumes)
+				assert.Equal(t, []string{"tool.whl"}, leftovers(t, dir), "nothing beside it")
+			})
+		}
+	}
+	t.Run("failure leaves nothing", func(t *testing.T) {
+		s := start(t, h1, content, fs.Fault{Kind: fs.Status, Status: 404})
+		var r run
+		c := newClient(s.Client(h1.proto), &r)
+		dir := scratch(t)
+		_, err := c.Do(context.Background(), s.URL, func(ctx context.Context, body io.Reader) error {
+			_, err := filex.Write(ctx, body, filepath.Join(dir, "tool.whl"), filex.Options{})
+			return err
+		}, nil)
+		require.Error(t, err)
+		assert.Empty(t, leftovers(t, dir))
+	})
 }
