@@ -15,7 +15,7 @@
 //	test     run policies' inline cases and a directory of expected cases
 //	lint     load and type-check policy files
 //	diff     decide recorded failures with two policies and group what changes
-//	fetch    download an archive and unpack it, resuming after failures
+//	fetch    download an archive and unpack it (or keep a file), resuming after failures
 //	policy   list the shipped policies, or print one to copy and edit
 //	version  print the version
 //
@@ -302,8 +302,9 @@
 //
 // Usage: retrycheck fetch [flags] URL
 //
-// Fetch downloads the tar, tar.gz or tar.zst archive at URL and unpacks it
-// into the new directory --to as it arrives, under the policy: a body cut
+// Fetch downloads the archive at URL — tar, plain or compressed with gzip,
+// zstd, xz or bzip2, or zip, told apart by content, not name — and unpacks
+// it into the new directory --to as it arrives, under the policy: a body cut
 // off mid-way is resumed with a ranged request where the server allows it,
 // a download that cannot continue is restarted, and a failure the policy
 // will not retry ends the fetch. The tree appears at --to only once the
@@ -319,6 +320,11 @@
 // seconds (--stall-timeout) and resumed on a new connection, as the policy
 // decides; a slow but steady body is not a stall. With --speed-limit, a
 // body slower than that over --speed-time is treated as stalled too.
+//
+// With --output FILE instead of --to, the download is kept as it is, with
+// the same resumes, checks and dumps: it is written beside FILE, fsynced,
+// and renamed into place once whole and verified; on failure nothing is at
+// FILE (with --replace, what was there stays).
 //
 // Progress goes to standard error: a bar on a terminal, a line every few
 // seconds elsewhere, and one line for every decision. A summary goes to
@@ -355,6 +361,7 @@
 //	$ retrycheck fetch --to ./python https://example.com/python-3.12.tar.gz
 //	$ retrycheck fetch --policy ci --dump-dir faults --sha256 e350a7408be17eea58e25d6ae83f40f99a6177399357e1d461b53fd321785a1a --to out https://example.com/python-3.12.tar.gz
 //	$ retrycheck explain faults/*.json
+//	$ retrycheck fetch --output python.tar.gz https://example.com/python-3.12.tar.gz
 //	$ retrycheck fetch --demo --to demo
 //
 // Flags:
@@ -371,6 +378,8 @@
 //		give up on a response that does not start (headers, first byte) within DURATION (default 30s)
 //	--json
 //		print JSON instead of text
+//	--output FILE
+//		download to the file FILE as it is, without unpacking
 //	--policy NAME|FILE
 //		NAME|FILE: a shipped policy (default, ci, interactive) or a policy file; default $FAULTLINE_POLICY, else default
 //	--progress MODE
@@ -386,7 +395,7 @@
 //	--stall-timeout DURATION
 //		the longest a flowing body may go silent before it is resumed on a new connection; the limit adapts to the body (4× its slowest read, at least 2s) up to DURATION; 0 turns stall detection off (default 5s)
 //	--to DIR
-//		unpack into the new directory DIR (required)
+//		unpack into the new directory DIR (this or --output is required)
 //
 // # policy
 //

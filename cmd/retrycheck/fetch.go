@@ -39,10 +39,11 @@ func fetchCommand() *command {
 	return &command{
 		name:    "fetch",
 		args:    "URL",
-		summary: "download an archive and unpack it, resuming after failures",
+		summary: "download an archive and unpack it (or keep a file), resuming after failures",
 		help: `
-Fetch downloads the tar, tar.gz or tar.zst archive at URL and unpacks it
-into the new directory --to as it arrives, under the policy: a body cut
+Fetch downloads the archive at URL — tar, plain or compressed with gzip,
+zstd, xz or bzip2, or zip, told apart by content, not name — and unpacks
+it into the new directory --to as it arrives, under the policy: a body cut
 off mid-way is resumed with a ranged request where the server allows it,
 a download that cannot continue is restarted, and a failure the policy
 will not retry ends the fetch. The tree appears at --to only once the
@@ -58,6 +59,11 @@ A body that was flowing and goes silent is declared stalled within
 seconds (--stall-timeout) and resumed on a new connection, as the policy
 decides; a slow but steady body is not a stall. With --speed-limit, a
 body slower than that over --speed-time is treated as stalled too.
+
+With --output FILE instead of --to, the download is kept as it is, with
+the same resumes, checks and dumps: it is written beside FILE, fsynced,
+and renamed into place once whole and verified; on failure nothing is at
+FILE (with --replace, what was there stays).
 
 Progress goes to standard error: a bar on a terminal, a line every few
 seconds elsewhere, and one line for every decision. A summary goes to
@@ -94,6 +100,7 @@ Example:
 	$ retrycheck fetch --to ./python https://example.com/python-3.12.tar.gz
 	$ retrycheck fetch --policy ci --dump-dir faults --sha256 e350a7408be17eea58e25d6ae83f40f99a6177399357e1d461b53fd321785a1a --to out https://example.com/python-3.12.tar.gz
 	$ retrycheck explain faults/*.json
+	$ retrycheck fetch --output python.tar.gz https://example.com/python-3.12.tar.gz
 	$ retrycheck fetch --demo --to demo`,
 		setup: func(fs *flag.FlagSet, cl *cli) func(context.Context, []string) int {
 			cl.commonFlags(fs)
@@ -118,10 +125,13 @@ type fetchFlags struct {
 	speed    int64
 	speedFor time.Duration
 	demo     bool
+	output   string // --output: the file to download to, as it is
+	file     bool   // to names a file (--output), not a tree
 }
 
 func (f *fetchFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.to, "to", "", "unpack into the new directory `DIR` (required)")
+	fs.StringVar(&f.to, "to", "", "unpack into the new directory `DIR` (this or --output is required)")
+	fs.StringVar(&f.output, "output", "", "download to the file `FILE` as it is, without unpacking")
 	fs.StringVar(&f.sha256, "sha256", "", "the archive's expected SHA-256, as `HEX`")
 	fs.StringVar(&f.dumpDir, "dump-dir", "", "record every failure as a dump in `DIR`, for retrycheck explain")
 	fs.BoolVar(&f.replace, "replace", false, "replace --to if it exists (atomically where the system allows)")
@@ -175,8 +185,8 @@ type fetchSummary struct {
 }
 
 func (cl *cli) fetch(ctx context.Context, ff *fetchFlags, args []string) int {
-	if ff.to == "" {
-		return cl.usagef("--to DIR is required")
+	if msg := ff.resolveTarget(); msg != "" {
+		return cl.usagef("%s", msg)
 	}
 	if ff.demo {
 		if len(args) != 0 {
@@ -253,7 +263,7 @@ func (cl *cli) fetch(ctx context.Context, ff *fetchFlags, args []string) int {
 	}
 
 	prog := cl.newProgress(ff.progress)
-	f := &fetcher{prog: prog, dest: dest, replace: ff.replace}
+	f := &fetcher{prog: prog, dest: dest, replace: ff.replace, file: ff.file}
 	c := &httpx.Client{
 		HTTP:          hc,
 		Policy:        policy.NewEngine(pol.Policy),
@@ -334,6 +344,7 @@ type fetcher struct {
 	prog      *progress
 	dest      string
 	replace   bool
+	file      bool // download dest as a file (--output)
 	stats     tarx.Stats
 	decisions int
 	last      httpx.Event // the last decision
@@ -342,6 +353,9 @@ type fetcher struct {
 // consume unpacks one pass over the body. After a restart it runs again
 // from byte 0; tarx has removed the first pass's staging tree by then.
 func (f *fetcher) consume(ctx context.Context, r io.Reader) error {
+	if f.file {
+		return f.consumeFile(ctx, r)
+	}
 	total := int64(-1)
 	if s, ok := r.(interface{ Size() int64 }); ok {
 		total = s.Size()
@@ -451,9 +465,13 @@ func (cl *cli) fetchText(s *fetchSummary) {
 	}
 	fmt.Fprintf(cl.stdout, "fetched %s: %s in %s%s; %s; served %s%s\n",
 		s.URL, formatBytes(s.Bytes), took, rate, counts, formatBytes(s.BytesServed), ratio)
-	fmt.Fprintf(cl.stdout, "unpacked %s into %s: %s, %s, %s, %s, %s of files\n",
-		s.Format, s.Dest, plural(s.Files, "file"), plural(s.Dirs, "dir"),
-		plural(s.Symlinks, "symlink"), plural(s.Hardlinks, "hard link"), formatBytes(s.Unpacked))
+	if s.Format == formatFile {
+		fmt.Fprintf(cl.stdout, "wrote %s: %s\n", s.Dest, formatBytes(s.Unpacked))
+	} else {
+		fmt.Fprintf(cl.stdout, "unpacked %s into %s: %s, %s, %s, %s, %s of files\n",
+			s.Format, s.Dest, plural(s.Files, "file"), plural(s.Dirs, "dir"),
+			plural(s.Symlinks, "symlink"), plural(s.Hardlinks, "hard link"), formatBytes(s.Unpacked))
+	}
 	if s.Dumps > 0 {
 		fmt.Fprintf(cl.stdout, "%s recorded in %s\n", plural(s.Dumps, "failure"), s.DumpDir)
 	}
