@@ -250,3 +250,17 @@ func fuzzOne(t *testing.T, data []byte) {
 	}
 	checkSymlinksInside(t, dest)
 }
+
+// TestZipOnlyReadableFromTheCentralDirectory: a stored entry whose sizes
+// come only after its data cannot be delimited while streaming; it is
+// refused, saying why and what to do, and nothing is left.
+func TestZipOnlyReadableFromTheCentralDirectory(t *testing.T) {
+	data := buildZip(t, []archivetest.ZipEntry{{Name: "app.jar", Data: []byte("stored, sized afterwards"), Descriptor: true}}, archivetest.ZipOptions{})
+	l := newLayout(t)
+	_, err := extractBytes(t, l, data, tarx.Options{})
+	require.ErrorIs(t, err, tarx.ErrFormat)
+	assert.Contains(t, err.Error(), "whose size is only given after its data, or in the central directory; download the file and unpack it with archive/zip")
+	assert.Equal(t, "app.jar", tarxError(t, err).Entry)
+	noStaging(t, l.parent)
+	assert.True(t, isNotExist(t, l.dest))
+}
