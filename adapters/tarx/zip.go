@@ -148,17 +148,16 @@ func (z *zipReader) read(n int) ([]byte, error) {
 
 // zipFields are the fields a local and a central header share.
 type zipFields struct {
-	flags, method       uint16
-	modTime             time.Time
-	crc                 uint32
-	csize, usize        int64
-	offset              int64 // central only
-	name                string
-	zip64               bool // a ZIP64 extra field was present
-	madeBy              uint16
-	external            uint32
-	hasCsize, hasUsize  bool
-	hasOffset, extended bool
+	flags, method uint16
+	modTime       time.Time
+	crc           uint32
+	csize, usize  int64
+	offset        int64 // central only
+	name          string
+	zip64         bool // a ZIP64 extra field was present
+	madeBy        uint16
+	external      uint32
+	extended      bool // the time came from an extended timestamp
 }
 
 // parseExtra reads the extra fields a reader must understand: ZIP64
