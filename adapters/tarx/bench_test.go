@@ -40,6 +40,8 @@ func benchCases() []benchCase {
 		{"gzip-stdlib", archivetest.Gzip, std},
 		{"zstd-sync", archivetest.Zstd, defaultDecoders()},
 		{"zstd-async2", archivetest.Zstd, async},
+		{"xz", archivetest.XzCLI, defaultDecoders()},
+		{"bzip2", archivetest.Bzip2, defaultDecoders()},
 	}
 }
 
@@ -97,9 +99,10 @@ func BenchmarkDecode(b *testing.B) {
 			b.ReportAllocs()
 			buf := make([]byte, copyBufferSize)
 			for b.Loop() {
-				br := bufio.NewReaderSize(bytes.NewReader(data), inputBufferSize)
+				in := &inputCounter{r: bytes.NewReader(data)}
+				br := bufio.NewReaderSize(in, inputBufferSize)
 				format, _ := Detect(data[:sniffLen])
-				d, err := bc.dec.open(format, br, DefaultWindow, func() int64 { return 0 })
+				d, err := bc.dec.open(format, br, DefaultWindow, func() int64 { return in.n - int64(br.Buffered()) })
 				if err != nil {
 					b.Fatal(err)
 				}
