@@ -72,9 +72,13 @@ ext() {
 	gzip) echo tar.gz ;; zstd) echo tar.zst ;; xz) echo tar.xz ;; bzip2) echo tar.bz2 ;; zip) echo zip ;;
 	esac
 }
-gen() {
+# make FORMAT OUT: writes the tree in FORMAT. The tar.xz is written by
+# the xz tool as distributions run it (xz -6 -T2: blocks of 24 MiB).
+make_archive() {
+	local args=(-seed "$SEED" -files "$FILES" -bytes "$BYTES")
 	case $1 in
-	xz) echo xz-cli ;; *) echo "$1" ;;
+	xz) "$work/bin/mkarchive" "${args[@]}" -format tar | xz -6 -T2 -c >"$2" ;;
+	*) "$work/bin/mkarchive" "${args[@]}" -format "$1" -o "$2" ;;
 	esac
 }
 # peer FORMAT FILE: the command the peer runs into $area/out.
@@ -95,7 +99,7 @@ peername() {
 
 echo "generating a $FILES-file, $BYTES-byte tree (seed $SEED) as: $FORMATS"
 for f in $FORMATS; do
-	"$work/bin/mkarchive" -seed "$SEED" -files "$FILES" -bytes "$BYTES" -format "$(gen "$f")" -o "$area/tree.$(ext "$f")"
+	make_archive "$f" "$area/tree.$(ext "$f")"
 done
 ls -l "$area"/tree.* | awk '{printf "  %s %d bytes\n", $NF, $5}'
 echo "unpacking into $where, $RUNS runs each, alternating"

@@ -17,20 +17,24 @@ import (
 // fails, leaves nothing, and classifies as a truncation or as corrupt
 // data, never as something to unpack.
 func TestXzAndBzip2Damage(t *testing.T) {
-	tree := archivetest.Tree(41, 30, 256<<10)
+	tree := archivetest.Tree(41, 12, 48<<10)
 	for _, f := range []archivetest.Format{archivetest.Xz, archivetest.XzCLI, archivetest.Bzip2} {
 		t.Run(string(f), func(t *testing.T) {
 			data := archive(t, f, tree)
 			l := newLayout(t)
 			before := state(t, l.top)
-			for _, cut := range cuts(len(data), false) {
+			for i := 0; i < 14; i++ {
+				cut := len(data) * i / 14
+				if i == 0 {
+					cut = 3 // inside the header
+				}
 				_, err := extractBytes(t, l, data[:cut], tarx.Options{})
 				require.Error(t, err, "cut at %d of %d", cut, len(data))
 				kind := classify.Classify(chain.Walk(err)).Kind
 				assert.Contains(t, []classify.Kind{classify.UnexpectedEOF, classify.Archive}, kind, "cut at %d: %v", cut, err)
 			}
-			for i := 1; i < 30; i++ {
-				at := len(data) * i / 30
+			for i := 1; i < 12; i++ {
+				at := len(data) * i / 12
 				bad := bytes.Clone(data)
 				bad[at] ^= 0x10
 				_, err := extractBytes(t, l, bad, tarx.Options{})

@@ -25,10 +25,13 @@ const (
 	// CRC-32 will catch.
 	GzipStored Format = "gzip-stored"
 	Zstd       Format = "zstd" // tar.zst with a content checksum, as the zstd CLI writes
-	// Xz is tar.xz from ulikunitz/xz's writer (one stream, CRC-64 checks).
+	// Xz is tar.xz in one block: from the xz tool (xz -6 -T1) when it is
+	// installed, else from ulikunitz/xz's writer (slow, under the race
+	// detector very slow).
 	Xz Format = "xz"
 	// XzCLI is tar.xz from the xz tool, in several blocks (xz -T2
-	// --block-size 1MiB), as multi-threaded xz writes them.
+	// --block-size 64KiB, so that even small trees make several), as
+	// multi-threaded xz writes them.
 	XzCLI Format = "xz-cli"
 	// Bzip2 is tar.bz2 from the bzip2 tool: Go has no bzip2 writer.
 	Bzip2 Format = "bzip2"
@@ -81,6 +84,9 @@ func Write(w io.Writer, f Format, entries []Entry) error {
 		}
 		return zw.Close()
 	case Xz:
+		if _, err := exec.LookPath("xz"); err == nil {
+			return throughTool(w, entries, "xz", "-c", "-6", "-T1")
+		}
 		zw, err := xz.WriterConfig{CheckSum: xz.CRC64}.NewWriter(w)
 		if err != nil {
 			return err
@@ -90,7 +96,7 @@ func Write(w io.Writer, f Format, entries []Entry) error {
 		}
 		return zw.Close()
 	case XzCLI:
-		return throughTool(w, entries, "xz", "-c", "-6", "-T2", "--block-size=1MiB")
+		return throughTool(w, entries, "xz", "-c", "-6", "-T2", "--block-size=64KiB")
 	case Bzip2:
 		return throughTool(w, entries, "bzip2", "-c", "-9")
 	}

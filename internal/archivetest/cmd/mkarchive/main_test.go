@@ -24,6 +24,6 @@ func TestRun(t *testing.T) {
 	assert.True(t, bytes.Equal(want, got), "the file is archivetest's archive")
 
 	stderr.Reset()
-	assert.Equal(t, 1, run(context.Background(), []string{"-format", "xz", "-o", out}, &stdout, &stderr))
+	assert.Equal(t, 1, run(context.Background(), []string{"-format", "rar", "-o", out}, &stdout, &stderr))
 	assert.Contains(t, stderr.String(), "unknown format")
 }
