@@ -64,8 +64,9 @@ type Error struct {
 	// Entry is the archive entry being unpacked (as named in the archive),
 	// or "" when the failure is not tied to one.
 	Entry string
-	// Format is the layer the failure belongs to: "gzip" or "zstd" when the
-	// decompressor (or the reader below it) failed, otherwise "tar".
+	// Format is the layer the failure belongs to: "gzip", "zstd", "xz" or
+	// "bzip2" when the decompressor (or the reader below it) failed, "zip"
+	// for any failure in a zip, otherwise "tar".
 	Format string
 	// Offset is how many bytes of the (compressed) input had been read.
 	Offset int64
