@@ -232,6 +232,13 @@ func (z *xzReader) nextBlock() error {
 	if dict > z.window {
 		return fmt.Errorf("%w: an xz block needs a %d-byte dictionary, above Limits.Window (%d)", ErrLimit, dict, z.window)
 	}
+	// Each block starts afresh, so no match reaches further back than the
+	// block's own data: when the header gives its size, a dictionary
+	// larger than that is never used (xz -T writes 64 KiB blocks with an
+	// 8 MiB dictionary if asked to).
+	if z.want.uncompressed >= 0 && z.want.uncompressed < dict {
+		dict = z.want.uncompressed
+	}
 	// NewReader2 reads the first chunk header: the data starts here.
 	z.dataAt = z.pos()
 	z.lz, err = lzma.Reader2Config{DictCap: int(max(dict, lzma.MinDictCap))}.NewReader2(z.br)
