@@ -68,6 +68,11 @@ type Body struct {
 	// stalled reports that the last attempt stalled: the next one must
 	// not reuse its connection.
 	stalled bool
+	// replay delivers the bytes a spool held before any from the
+	// network; replayLeft of them are still to deliver. They are counted
+	// in received and hashed already.
+	replay     io.Reader
+	replayLeft int64
 
 	err     error
 	restart *RestartError
@@ -85,6 +90,12 @@ func (o *op) open(ctx context.Context, opts *Options) (*Body, error) {
 	if _, err := http.NewRequest(http.MethodGet, b.url, nil); err != nil {
 		return nil, scrub(err)
 	}
+	if b.opts.Spool != "" && !o.spoolTried {
+		o.spoolTried = true
+		if resumed, err := b.fromSpool(); resumed {
+			return b, err
+		}
+	}
 	b.attempt()
 	if err := b.connect(false); err != nil {
 		if err = b.recover(err); err != nil {
@@ -93,6 +104,66 @@ func (o *op) open(ctx context.Context, opts *Options) (*Body, error) {
 		}
 	}
 	return b, nil
+}
+
+// fromSpool opens the operation's spool and, when it holds a valid
+// prefix of this URL's body, continues from there: the prefix counts as
+// delivered (it is hashed while the spool is checked), the consumer reads
+// it back from the spool first, and the first request asks for the rest
+// with Range and If-Range. resumed is false when the body must start
+// clean: no spool, nothing in it, or the server no longer serves what it
+// holds; err is the final error when the policy gave up.
+func (b *Body) fromSpool() (resumed bool, err error) {
+	o := b.o
+	sp, side, prefix := openSpool(b.opts.Spool, o.url, &b.opts, func(validator string) io.Writer {
+		b.validator = validator
+		b.hash = b.newHash()
+		return b.hash
+	}, o.warnSpool)
+	o.spool = sp
+	if sp == nil || prefix == 0 {
+		b.validator, b.hash = "", b.newHash()
+		return false, nil
+	}
+	sp.failed = o.warnSpool
+	sp.start()
+	b.total, b.acceptRanges = side.Length, true
+	o.resp.AcceptRanges, o.resp.Validator, o.resp.Resumable = true, side.Validator, true
+	b.received, b.replay, b.replayLeft = prefix, sp.replay(prefix), prefix
+	o.highWater, o.replayed = prefix, prefix
+	// A resume, as after a failure in this process: a request for the
+	// rest with Range (a full answer makes it a refetch; see checkFull).
+	b.resuming = true
+	o.resumes++
+	o.onResume(o.event(prefix, nil))
+	b.attempt()
+	err = b.connect(true)
+	if _, restart := err.(*RestartError); err != nil && !restart {
+		err = b.recover(err)
+	}
+	re, restart := err.(*RestartError)
+	if !restart {
+		if err != nil {
+			b.endAttempt()
+		}
+		return true, err
+	}
+	// The server changed the representation, or cannot continue it:
+	// never splice, start clean.
+	o.warnSpool(&SpoolError{Dir: sp.dir, Reason: "the server cannot continue it (" + re.Reason + "); starting clean"})
+	b.endAttempt()
+	b.received, b.total, b.end, b.validator, b.acceptRanges = 0, -1, -1, "", false
+	b.replay, b.replayLeft, b.hash = nil, 0, b.newHash()
+	o.highWater, o.replayed = 0, 0
+	o.resp = policy.Response{}
+	if b.resuming {
+		o.resumes--
+		b.resuming = false
+	}
+	if err := sp.empty(); err != nil {
+		sp.fail("cannot be emptied", err)
+	}
+	return false, nil
 }
 
 // newHash returns a hash for the bytes delivered, used to check a
@@ -208,6 +279,23 @@ func (b *Body) WriteTo(w io.Writer) (int64, error) {
 // next range when a response ends short of the end (see next). Bytes it
 // returns are received and hashed.
 func (b *Body) fill(p []byte) (int, error) {
+	if b.replayLeft > 0 {
+		// The spool's bytes first: they were checked when it was opened.
+		n, err := b.replay.Read(p[:min(int64(len(p)), b.replayLeft)])
+		b.replayLeft -= int64(n)
+		if err == io.EOF && b.replayLeft > 0 || err != nil && err != io.EOF {
+			// The consumer has part of the prefix and the rest cannot
+			// be read back: its bytes are gone; start over.
+			b.o.spool.fail("cannot be read back", err)
+			b.endAttempt()
+			re := &RestartError{Reason: "the spool could not be read back", Err: err}
+			b.err, b.restart = re, re
+			return n, re
+		}
+		if n > 0 || b.replayLeft > 0 {
+			return n, nil
+		}
+	}
 	for {
 		b.watch.enter()
 		n, err := b.rc.Read(p)
@@ -221,6 +309,7 @@ func (b *Body) fill(p []byte) (int, error) {
 		}
 		if n > 0 {
 			b.hash.Write(p[:n])
+			b.o.spool.write(b.received, p[:n])
 			b.received += int64(n)
 		}
 		if b.opts.Size > 0 && b.received > b.opts.Size && b.total < 0 {
@@ -279,14 +368,19 @@ func (b *Body) next() bool {
 }
 
 // consumed returns how many bytes the consumer has read.
-func (b *Body) consumed() int64 { return b.received - int64(b.w-b.r) }
+func (b *Body) consumed() int64 { return b.received - int64(b.w-b.r) - b.replayLeft }
 
 // Close ends the current request. It does not fail.
 func (b *Body) Close() error {
 	b.endAttempt()
 	if b.own && !b.closed {
+		// A body closed before its end was interrupted, not failed:
+		// keep the spool for a later run, unless the policy gave up.
+		o := b.o
+		o.spool.finish(!b.eof && (b.err == nil || o.caller.Err() != nil))
+		o.spool = nil
 		// The Body of Open is the operation: it ends here.
-		b.o.end(b.o.result(b.consumed()), b.err)
+		o.end(o.result(b.consumed()), b.err)
 	}
 	b.closed = true
 	if b.release != nil {
@@ -469,6 +563,7 @@ func (b *Body) checkFull(resp *http.Response, offset int64) error {
 		b.o.resp.Resumable = b.acceptRanges && b.validator != ""
 		b.hash = b.newHash()
 		b.end = b.total
+		b.o.spool.begin(b.validator, b.acceptRanges, b.total, resp.Request.URL.String())
 		if b.opts.Size > 0 && b.total >= 0 && b.total != b.opts.Size {
 			b.phase = policy.PhaseHeaders
 			b.endAttempt()

@@ -154,6 +154,15 @@ type Options struct {
 	// check of a re-read prefix (see the package documentation) also uses
 	// SHA-256; without it, a keyed 64-bit hash.
 	SHA256 []byte
+	// Spool, when set, names a directory where the body's bytes are kept
+	// as they arrive, with a sidecar describing them, so that a later
+	// operation for the same URL — in another process, after this one was
+	// killed — replays them to its consumer and asks the server only for
+	// the rest (see the package documentation). The directory is made if
+	// need be, and removed when the operation succeeds or fails for good;
+	// when the caller's context ends it, the spool is kept. It takes at
+	// most the body's length on disk. Off by default.
+	Spool string
 }
 
 // Result reports what an operation did.
@@ -182,7 +191,10 @@ type Result struct {
 	// BytesRefetched counts the bytes delivered again after restarts:
 	// what was downloaded twice.
 	BytesRefetched int64
-	Duration       time.Duration
+	// Replayed counts the body bytes read back from Options.Spool, left
+	// there by an earlier operation, instead of downloaded.
+	Replayed int64
+	Duration time.Duration
 	// Trail is every decision the operation made, oldest first: the
 	// resumes and retries that got it through.
 	Trail []policy.Step
@@ -316,6 +328,9 @@ func (c *Client) Do(ctx context.Context, url string, consume func(ctx context.Co
 	defer func() { o.end(res, err) }()
 	ctx, cancel := o.bound(ctx)
 	defer cancel()
+	// The spool outlives the operation only when the caller stopped it:
+	// a later run continues from there.
+	defer func() { o.spool.finish(err != nil && o.caller.Err() != nil) }()
 	ctx = withOp(ctx, o)
 	for {
 		b, err := o.open(ctx, opts)

@@ -44,6 +44,29 @@
 // checksum mismatch at the end always restarts, since the bad byte may be
 // anywhere.
 //
+// # Progress and stalls
+//
+// Every decision sees what the failed attempt achieved (policy.Progress):
+// the bytes it gained past the furthest offset reached before, its
+// duration and rate, and the attempts in a row that made no progress.
+// A body that was flowing and goes silent is a stall (*StallError, kind
+// "stall"), caught within an adaptive limit (Client.StallTimeout); a
+// response that never starts is an idle timeout (Client.IdleTimeout).
+//
+// # Resume across processes
+//
+// With Options.Spool, the bytes received are kept in a directory as they
+// arrive, with a sidecar naming what they are (the URL's digest, the
+// validator, the length, how many bytes are synced and their CRC-32C). An
+// operation that finds a spool for its URL checks the sidecar and the
+// bytes, counts them as delivered, asks for the rest with Range and
+// If-Range, and has its consumer read the spooled bytes first: the
+// consumer sees one unbroken stream, as after any resume. Anything that
+// does not match — another URL, a sidecar that does not parse, bytes that
+// fail their CRC or are fewer than the sidecar says, an offset beyond the
+// length, a server whose validator changed — means a clean start, logged
+// as a *SpoolError; bytes of two representations are never spliced.
+//
 // # Cost
 //
 // A download that never fails pays for the restart check: a CRC-32C of

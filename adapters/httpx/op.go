@@ -56,6 +56,12 @@ type op struct {
 	resp         policy.Response
 	done         bool
 
+	// spool is the operation's spool (Options.Spool), opened by the
+	// first Body; replayed counts the bytes replayed from it.
+	spool      *spool
+	spoolTried bool
+	replayed   int64
+
 	lastInput    policy.Input
 	lastDecision policy.Decision
 	trail        []policy.Step // every decision, oldest first
@@ -360,8 +366,8 @@ func (o *op) result(delivered int64) Result {
 	return Result{
 		Bytes: delivered, Attempts: o.attempts, Resumes: o.resumes, Refetches: o.refetches, Restarts: o.restarts,
 		Continuations: o.continuations, BytesServed: o.served, BytesRefetched: o.refetched,
-		Duration: o.c.now().Sub(o.start),
-		Trail:    o.trailCopy(),
+		Replayed: o.replayed, Duration: o.c.now().Sub(o.start),
+		Trail: o.trailCopy(),
 	}
 }
 
@@ -436,5 +442,12 @@ func (o *op) onRestart(ev Event) {
 	}
 	if o.hooks.OnRestart != nil {
 		o.hooks.OnRestart(ev)
+	}
+}
+
+// warnSpool reports a spool that was not used, or stopped being used.
+func (o *op) warnSpool(e *SpoolError) {
+	if o.c.Logger != nil {
+		o.c.Logger.LogAttrs(o.caller, slog.LevelWarn, "httpx: spool not used", slog.String("err", e.Error()))
 	}
 }

@@ -54,6 +54,17 @@ checksum, --sha256 if given); nothing partial is ever left there.
 the root, or the directories holding --dump-dir, --policy or --ca,
 however it is spelled (".", "..", an absolute path, a symbolic link).
 
+The bytes received are kept as they arrive in a spool beside --to
+(".NAME.faultline-spool"), synced every quarter second, so that a fetch
+that is killed (Ctrl-C, kill -9, a CI timeout, a power cut) and run again
+with the same URL and --to replays them locally and downloads only the
+rest, with Range and If-Range. The spool takes at most the archive's size
+on disk, beside the unpacked tree; it is removed when the fetch succeeds
+or fails for good, and kept when it is interrupted. A spool that does not
+match (another URL, a changed file on the server, a corrupt or truncated
+spool) is reported and the fetch starts clean. Spools nobody touched for
+a week are removed. --no-spool turns it off.
+
 A response that does not start within --idle-timeout fails its attempt.
 A body that was flowing and goes silent is declared stalled within
 seconds (--stall-timeout) and resumed on a new connection, as the policy
@@ -127,6 +138,7 @@ type fetchFlags struct {
 	demo     bool
 	output   string // --output: the file to download to, as it is
 	file     bool   // to names a file (--output), not a tree
+	noSpool  bool
 }
 
 func (f *fetchFlags) register(fs *flag.FlagSet) {
@@ -142,6 +154,7 @@ func (f *fetchFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.stall, "stall-timeout", httpx.DefaultStallTimeout, "the longest a flowing body may go silent before it is resumed on a new connection; the limit adapts to the body (4× its slowest read, at least 2s) up to `DURATION`; 0 turns stall detection off")
 	fs.Int64Var(&f.speed, "speed-limit", 0, "treat a body slower than `BYTES` a second over --speed-time as stalled (0: off)")
 	fs.DurationVar(&f.speedFor, "speed-time", httpx.DefaultLowSpeedTime, "the window of --speed-limit, as a `DURATION`")
+	fs.BoolVar(&f.noSpool, "no-spool", false, "do not keep the bytes received beside --to (see above): a fetch that is killed starts over")
 	fs.BoolVar(&f.demo, "demo", false, "instead of URL, fetch a generated archive from a local server (package faulttest) that breaks the download three times")
 }
 
@@ -152,19 +165,22 @@ type fetchSummary struct {
 	OK   bool   `json:"ok"`
 	// Bytes is the archive's length as delivered by the pass that
 	// finished; BytesServed counts every body byte off the wire.
-	Bytes       int64   `json:"bytes"`
-	BytesServed int64   `json:"bytes_served"`
-	Attempts    int     `json:"attempts"`
-	Resumes     int     `json:"resumes"`
-	Refetches   int     `json:"refetches"`
-	Restarts    int     `json:"restarts"`
-	Seconds     float64 `json:"seconds"`
-	Format      string  `json:"format,omitempty"`
-	Files       int     `json:"files"`
-	Dirs        int     `json:"dirs"`
-	Symlinks    int     `json:"symlinks"`
-	Hardlinks   int     `json:"hardlinks"`
-	Unpacked    int64   `json:"unpacked_bytes"`
+	Bytes       int64 `json:"bytes"`
+	BytesServed int64 `json:"bytes_served"`
+	// Replayed counts the bytes read back from the spool an interrupted
+	// fetch left, instead of downloaded.
+	Replayed  int64   `json:"replayed,omitempty"`
+	Attempts  int     `json:"attempts"`
+	Resumes   int     `json:"resumes"`
+	Refetches int     `json:"refetches"`
+	Restarts  int     `json:"restarts"`
+	Seconds   float64 `json:"seconds"`
+	Format    string  `json:"format,omitempty"`
+	Files     int     `json:"files"`
+	Dirs      int     `json:"dirs"`
+	Symlinks  int     `json:"symlinks"`
+	Hardlinks int     `json:"hardlinks"`
+	Unpacked  int64   `json:"unpacked_bytes"`
 	// Dumps counts the failures recorded in DumpDir.
 	Dumps   int    `json:"dumps,omitempty"`
 	DumpDir string `json:"dump_dir,omitempty"`
@@ -262,6 +278,12 @@ func (cl *cli) fetch(ctx context.Context, ff *fetchFlags, args []string) int {
 		}
 	}
 
+	if !ff.noSpool {
+		// Spools of downloads abandoned long ago; best effort.
+		httpx.CleanSpools(filepath.Dir(dest), httpx.DefaultSpoolStaleAfter)
+		opts.Spool = spoolPath(dest)
+	}
+
 	prog := cl.newProgress(ff.progress)
 	f := &fetcher{prog: prog, dest: dest, replace: ff.replace, file: ff.file}
 	c := &httpx.Client{
@@ -290,8 +312,25 @@ func (cl *cli) fetch(ctx context.Context, ff *fetchFlags, args []string) int {
 		// The staging tree is gone by now (tarx removes it when its
 		// context ends); say so, and why.
 		cl.errorf("stopped (%v): nothing was left at %s", context.Cause(ctx), ff.to)
+		if opts.Spool != "" {
+			if fi, err := os.Stat(filepath.Join(opts.Spool, "data")); err == nil && fi.Size() > 0 {
+				cl.errorf("the %s received are kept in %s: run the same command again to continue",
+					formatBytes(fi.Size()), opts.Spool)
+			}
+		}
 	}
 	return sum.Exit
+}
+
+// spoolPath is where fetch keeps the bytes of a download to dest: beside
+// it, named after it, so that the next fetch to dest finds it. The name is
+// cut as the staging directory's is, to stay under NAME_MAX.
+func spoolPath(dest string) string {
+	base := filepath.Base(dest)
+	if len(base) > 128 {
+		base = base[:128]
+	}
+	return filepath.Join(filepath.Dir(dest), "."+base+httpx.SpoolSuffix)
 }
 
 // stallTimeout maps --stall-timeout to httpx.Client.StallTimeout, where 0
@@ -307,7 +346,7 @@ func stallTimeout(d time.Duration) time.Duration {
 func (f *fetcher) summary(url string, ff *fetchFlags, res httpx.Result, err error) *fetchSummary {
 	sum := &fetchSummary{
 		URL: redact.URL(url), Dest: ff.to, OK: err == nil,
-		Bytes: res.Bytes, BytesServed: res.BytesServed,
+		Bytes: res.Bytes, BytesServed: res.BytesServed, Replayed: res.Replayed,
 		Attempts: res.Attempts, Resumes: res.Resumes, Refetches: res.Refetches, Restarts: res.Restarts,
 		Seconds: res.Duration.Seconds(),
 		Format:  string(f.stats.Format), Files: f.stats.Files, Dirs: f.stats.Dirs,
@@ -463,8 +502,12 @@ func (cl *cli) fetchText(s *fetchSummary) {
 	if s.Bytes > 0 {
 		ratio = fmt.Sprintf(" (%.3f× the archive)", float64(s.BytesServed)/float64(s.Bytes))
 	}
-	fmt.Fprintf(cl.stdout, "fetched %s: %s in %s%s; %s; served %s%s\n",
-		s.URL, formatBytes(s.Bytes), took, rate, counts, formatBytes(s.BytesServed), ratio)
+	replayed := ""
+	if s.Replayed > 0 {
+		replayed = fmt.Sprintf("; replayed %s from the spool of an interrupted fetch", formatBytes(s.Replayed))
+	}
+	fmt.Fprintf(cl.stdout, "fetched %s: %s in %s%s; %s; served %s%s%s\n",
+		s.URL, formatBytes(s.Bytes), took, rate, counts, formatBytes(s.BytesServed), ratio, replayed)
 	if s.Format == formatFile {
 		fmt.Fprintf(cl.stdout, "wrote %s: %s\n", s.Dest, formatBytes(s.Unpacked))
 	} else {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -91,19 +92,28 @@ func leftIn(t *testing.T, dir string, keep ...string) []string {
 
 // TestFetchSignal sends SIGTERM and SIGINT to a real retrycheck fetch
 // midway through a download whose server then stalls: the process stops
-// at once, says why, and leaves nothing behind — no tree, no staging. (A
+// at once, says why, and leaves no tree and no staging — only the spool,
+// for the next run to continue from (and with --no-spool, nothing). (A
 // SIGTERM used to kill the process outright and leave the staging
 // directory.)
 func TestFetchSignal(t *testing.T) {
 	_, archive := fetchArchive(t)
 	half := int64(len(archive)) / 2
-	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
-		t.Run(sig.String(), func(t *testing.T) {
+	for _, tc := range []struct {
+		sig     syscall.Signal
+		noSpool bool
+	}{{syscall.SIGTERM, false}, {syscall.SIGINT, false}, {syscall.SIGTERM, true}} {
+		sig := tc.sig
+		t.Run(fmt.Sprintf("%s/no-spool=%v", sig, tc.noSpool), func(t *testing.T) {
 			s := startFetchServer(t, faulttest.Config{Content: archive,
 				Script: []faulttest.Fault{{Kind: faulttest.Stall, At: half, Stall: 30 * time.Second}}})
 			dir := t.TempDir()
 			dest := filepath.Join(dir, "tree")
-			p := startProcess(t, "fetch", "--policy", fastPolicy(t), "--progress", "none", "--to", dest, s.URL)
+			args := []string{"fetch", "--policy", fastPolicy(t), "--progress", "none", "--stall-timeout", "0", "--to", dest}
+			if tc.noSpool {
+				args = append(args, "--no-spool")
+			}
+			p := startProcess(t, append(args, s.URL)...)
 			waitFor(t, 20*time.Second, "half the archive to be served", func() bool { return s.BodyBytes() >= half })
 			waitFor(t, 5*time.Second, "the staging directory", func() bool { return len(leftIn(t, dir)) > 0 })
 			sent := time.Now()
@@ -115,7 +125,12 @@ func TestFetchSignal(t *testing.T) {
 			assert.Contains(t, p.stderr.String(), "signal received")
 			assert.Contains(t, p.stderr.String(), "nothing was left at "+dest)
 			assert.NoDirExists(t, dest)
-			assert.Empty(t, leftIn(t, dir), "staging removed")
+			if tc.noSpool {
+				assert.Empty(t, leftIn(t, dir), "staging removed")
+				return
+			}
+			assert.Equal(t, []string{".tree.faultline-spool"}, leftIn(t, dir), "staging removed, spool kept")
+			assert.Contains(t, p.stderr.String(), "run the same command again to continue")
 		})
 	}
 }

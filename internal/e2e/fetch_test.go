@@ -91,7 +91,9 @@ type run struct {
 func newClient(hc *http.Client, r *run) *httpx.Client {
 	return &httpx.Client{
 		HTTP:        hc,
-		IdleTimeout: 300 * time.Millisecond,
+		// Short, so that a stalled server costs the matrix little, but
+		// not so short that a loaded machine's pauses look like one.
+		IdleTimeout: time.Second,
 		Sleep:       func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
 		OnDecision:  func(e httpx.Event) { r.events = append(r.events, e) },
 	}
