@@ -315,6 +315,17 @@
 // the root, or the directories holding --dump-dir, --policy or --ca,
 // however it is spelled (".", "..", an absolute path, a symbolic link).
 //
+// The bytes received are kept as they arrive in a spool beside --to
+// (".NAME.faultline-spool"), synced every quarter second, so that a fetch
+// that is killed (Ctrl-C, kill -9, a CI timeout, a power cut) and run again
+// with the same URL and --to replays them locally and downloads only the
+// rest, with Range and If-Range. The spool takes at most the archive's size
+// on disk, beside the unpacked tree; it is removed when the fetch succeeds
+// or fails for good, and kept when it is interrupted. A spool that does not
+// match (another URL, a changed file on the server, a corrupt or truncated
+// spool) is reported and the fetch starts clean. Spools nobody touched for
+// a week are removed. --no-spool turns it off.
+//
 // A response that does not start within --idle-timeout fails its attempt.
 // A body that was flowing and goes silent is declared stalled within
 // seconds (--stall-timeout) and resumed on a new connection, as the policy
@@ -378,6 +389,8 @@
 //		give up on a response that does not start (headers, first byte) within DURATION (default 30s)
 //	--json
 //		print JSON instead of text
+//	--no-spool
+//		do not keep the bytes received beside --to (see above): a fetch that is killed starts over
 //	--output FILE
 //		download to the file FILE as it is, without unpacking
 //	--policy NAME|FILE

@@ -400,7 +400,8 @@ func TestFetchCanceled(t *testing.T) {
 	assert.Equal(t, exitInterrupted, code, errOut.String())
 	assert.Regexp(t, `gave up by rule "caller-canceled" \(kind canceled\)`, errOut.String())
 	assert.NoDirExists(t, dest)
-	assertNoStaging(t, dir)
+	// No staging; the spool stays, for the next run to continue from.
+	assertNoStaging(t, dir, ".tree.faultline-spool")
 }
 
 func TestFetchDemo(t *testing.T) {
