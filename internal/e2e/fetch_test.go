@@ -90,7 +90,7 @@ type run struct {
 // recording every decision into r.
 func newClient(hc *http.Client, r *run) *httpx.Client {
 	return &httpx.Client{
-		HTTP:        hc,
+		HTTP: hc,
 		// Short, so that a stalled server costs the matrix little, but
 		// not so short that a loaded machine's pauses look like one.
 		IdleTimeout: time.Second,
