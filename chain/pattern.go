@@ -8,6 +8,7 @@ import (
 	"regexp/syntax"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -229,7 +230,7 @@ func progSize(re *regexp.Regexp) int {
 func requiredWords(re *syntax.Regexp) []string {
 	switch re.Op {
 	case syntax.OpLiteral:
-		w := longestASCII(re.Rune)
+		w := literalWord(re.Rune, re.Flags&syntax.FoldCase != 0)
 		if w == "" {
 			return nil
 		}
@@ -264,18 +265,34 @@ func requiredWords(re *syntax.Regexp) []string {
 	return nil
 }
 
-// longestASCII returns the longest run of ASCII runes in rs, as text.
-func longestASCII(rs []rune) string {
+// literalWord returns the word a literal requires, as the automaton can
+// find it: the whole literal when it is matched exactly, its bytes being
+// compared ignoring ASCII case only; under case folding, the longest run
+// of runes that fold to no other rune than their ASCII case (ASCII, and
+// scripts without case such as CJK).
+func literalWord(rs []rune, fold bool) string {
+	if !fold {
+		return string(rs)
+	}
 	best, start := "", 0
 	for i := 0; i <= len(rs); i++ {
-		if i == len(rs) || rs[i] >= utf8.RuneSelf {
-			if i-start > len(best) {
-				best = string(rs[start:i])
+		if i == len(rs) || !foldsSimply(rs[i]) {
+			if w := string(rs[start:i]); len(w) > len(best) {
+				best = w
 			}
 			start = i + 1
 		}
 	}
 	return best
+}
+
+// foldsSimply reports whether r folds to nothing but itself and, for an
+// ASCII letter, its other case.
+func foldsSimply(r rune) bool {
+	if r < utf8.RuneSelf {
+		return r != 'k' && r != 'K' && r != 's' && r != 'S' // K folds to the Kelvin sign, S to ſ
+	}
+	return unicode.SimpleFold(r) == r
 }
 
 // shortest returns the length of the shortest word.

@@ -47,11 +47,11 @@ type Set struct {
 	// errno, HTTP/2 code, status); every classifier's Labels are kept.
 	Classifiers []Classifier
 
-	// Recognisers read facts from every layer's message — its own words
-	// and those of the layers it wraps, so that a pattern may span the
-	// ": " between them — before chain's built-in recognisers read its
-	// own text: the way a deployment teaches classify its own error texts
-	// (a policy file's recognisers are compiled into these).
+	// Recognisers read facts from the root's whole message — so that a
+	// pattern may span the ": " between layers — and from every other
+	// layer's own words, before chain's built-in recognisers read them:
+	// the way a deployment teaches classify its own error texts (a policy
+	// file's recognisers are compiled into these).
 	Recognisers chain.Recognisers
 }
 

@@ -89,7 +89,15 @@ func builtinLayer(l *chain.Layer, hasChild bool, in *layerInfo, rs chain.Recogni
 	if !addressOnly(tk) && (in.kind == "" || hint != "") && (len(rs) > 0 || !builtinsDone) {
 		read := scratch
 		*read = l.Attrs // a copy: recognisers add to it, never to the chain
-		if recogniseText(l.Message, ownText(l, hasChild), read, rs, !builtinsDone, budget) {
+		own := ownText(l, hasChild)
+		userText := own
+		if l.Parent < 0 {
+			// The root's whole message, so that a pattern may span the
+			// ": " between layers; below it, each layer's own words, so
+			// that a text is read about twice, not once per layer.
+			userText = l.Message
+		}
+		if recogniseText(userText, own, read, rs, !builtinsDone, budget) {
 			if read.Kind != hint {
 				in.setKindHint(Kind(read.Kind), read.Transient)
 			}
@@ -167,10 +175,9 @@ type budgeted interface {
 	RecogniseWithin(text string, a *chain.Attrs, budget *int) bool
 }
 
-// recogniseText runs the user's recognisers on the layer's whole message
-// — its own words and those of the layers it wraps, so that a pattern may
-// span ": " — and, when builtins is set, chain's built-in ones on its own
-// text.
+// recogniseText runs the user's recognisers on text (the root's whole
+// message, another layer's own words) and, when builtins is set, chain's
+// built-in ones on the layer's own text.
 func recogniseText(message, own string, a *chain.Attrs, rs chain.Recognisers, builtins bool, budget *int) bool {
 	found := false
 	if len(rs) > 0 && message != "" {

@@ -50,6 +50,9 @@ func phaseClues() []phaseClue {
 	}
 }
 
+// clues are phaseClues, built once.
+var clues = phaseClues()
+
 // h2Phrases show that the failure happened over HTTP/2.
 var h2Phrases = []string{"http2", "stream error", "goaway", "rst_stream", "refused_stream", "h2 protocol"}
 
@@ -85,7 +88,7 @@ func inferState(text string) (policy.State, map[string]string) {
 	// So a read error under it happened before the body.
 	fromDo := urlErrorRE.MatchString(text)
 phases:
-	for _, c := range phaseClues() {
+	for _, c := range clues {
 		if fromDo && c.phase == policy.PhaseBody {
 			c.phase = policy.PhaseHeaders
 		}
@@ -98,7 +101,9 @@ phases:
 		}
 	}
 
-	if m := methodRE.FindStringSubmatch(text); m != nil {
+	// The regular expressions cost more than the words that must be there
+	// for them to match; look for those first.
+	if m := findIf(strings.Contains(text, ` "`), methodRE, text); m != nil {
 		st.Request.Method = strings.ToUpper(m[1])
 		st.Request.Idempotent = policy.IdempotentMethod(st.Request.Method)
 		notes["request.method"] = fmt.Sprintf("inferred from %q", strings.TrimSpace(m[0]))
@@ -106,7 +111,7 @@ phases:
 		notes["request.method"] = "default for a download"
 	}
 
-	if m := statusRE.FindStringSubmatch(text); m != nil {
+	if m := findIf((strings.Contains(lower, "status") || strings.Contains(lower, "http")) && hasThreeDigits(text), statusRE, text); m != nil {
 		st.Response.Status, _ = strconv.Atoi(m[1])
 		notes["response.status"] = fmt.Sprintf("inferred from %q", strings.TrimSpace(m[0]))
 	}
@@ -119,4 +124,28 @@ phases:
 		}
 	}
 	return st, notes
+}
+
+// findIf runs re on text when may says it can match.
+func findIf(may bool, re *regexp.Regexp, text string) []string {
+	if !may {
+		return nil
+	}
+	return re.FindStringSubmatch(text)
+}
+
+// hasThreeDigits reports whether s holds a run of three decimal digits,
+// which a status needs.
+func hasThreeDigits(s string) bool {
+	run := 0
+	for i := 0; i < len(s); i++ {
+		if '0' <= s[i] && s[i] <= '9' {
+			if run++; run == 3 {
+				return true
+			}
+		} else {
+			run = 0
+		}
+	}
+	return false
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -125,7 +126,12 @@ type reader struct {
 func (rd *reader) read(name string, r io.Reader, fn func(*failure) error) error {
 	rd.bounds = rd.bounds.orDefault()
 	cr := &inputCounter{r: r}
-	br := bufio.NewReaderSize(cr, 64<<10)
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(cr)
+	defer func() {
+		br.Reset(nil)
+		readers.Put(br)
+	}()
 	// consumed is how many bytes of the input were read out of br.
 	consumed := func() int64 { return cr.n - int64(br.Buffered()) }
 	// Skip leading blank lines, counting them for positions.
@@ -169,6 +175,10 @@ func (rd *reader) read(name string, r io.Reader, fn func(*failure) error) error 
 	}
 	return rd.readText(name, br, first, int64(rd.bounds.text)-consumed(), consumed, fn)
 }
+
+// readers holds the 64 KiB buffered readers of inputs for reuse: deciding
+// many small texts should not allocate a buffer for each.
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 64<<10) }}
 
 // isRecord reports whether a JSON object is a dump or a chain: it has a
 // "chain" or a "layers". Any other object is text that happens to be
