@@ -22,7 +22,12 @@
 //  2. asks the Walker's Unwrappers, then the built-in ones, for attributes
 //     and for a cause the error hides;
 //  3. lets an error that implements Describer fill in its own attributes,
-//     and records Timeout() and Temporary();
+//     then reads the method sets Go libraries expose facts through —
+//     HTTPStatusCode(), StatusCode() and status fields (aws-sdk-go-v2,
+//     Azure's azcore, googleapi, Kubernetes' StatusError), ErrorCode(),
+//     GRPCStatus() (grpc-go, read by reflection, without importing it),
+//     RetryableError(), ConnectionError() — and records Timeout() and
+//     Temporary(); a fact an Unwrapper or Describer gave is kept;
 //  4. follows, in order of preference, the cause an unwrapper exposed,
 //     Unwrap() []error, go-multierror's WrappedErrors() (its Unwrap() error
 //     fakes a linear chain through the siblings, so it is not used),

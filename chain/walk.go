@@ -207,6 +207,7 @@ func (st *walk) visit(p pending) {
 	a := &st.c.Layers[idx].Attrs
 	hidden, recognised := st.unwrap(p.err, msg, a)
 	describe(p.err, a)
+	methodFacts(p.err, a)
 	timeoutFlags(p.err, a)
 
 	st.kids = st.kids[:0]
