@@ -116,7 +116,9 @@ type googleapiError struct {
 	Body    string
 }
 
-func (e *googleapiError) Error() string { return fmt.Sprintf("googleapi: Error %d: %s", e.Code, e.Message) }
+func (e *googleapiError) Error() string {
+	return fmt.Sprintf("googleapi: Error %d: %s", e.Code, e.Message)
+}
 
 // Azure: azcore.ResponseError, StatusCode and ErrorCode fields.
 type azureResponseError struct {
