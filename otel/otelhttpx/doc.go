@@ -60,4 +60,13 @@
 //	faultline.bytes.refetched  counter, By: bytes downloaded again by restarts
 //
 // Each metric also carries http.request.method.
+//
+// # A candidate policy in the shadow
+//
+// A policy.Shadow decides with the active policy and evaluates a
+// candidate beside it. Observer.ObserveShadow counts the candidate's
+// disagreements (faultline.shadow.disagreements, by what differs, kind
+// of failure, both actions, rules and policies) and its sample
+// (faultline.shadow.evaluations), and adds a faultline.shadow.disagreement
+// event to the span of the operation that decided.
 package otelhttpx

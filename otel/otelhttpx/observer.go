@@ -76,10 +76,12 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 // by any number of clients and operations.
 type Observer struct {
 	tracer    trace.Tracer
+	meter     metric.Meter
 	decisions metric.Int64Counter
 	resumes   metric.Int64Counter
 	restarts  metric.Int64Counter
 	refetched metric.Int64Counter
+	shadow    shadowInstruments
 }
 
 // New returns an Observer that reports to the configured providers.
@@ -95,7 +97,7 @@ func New(opts ...Option) (*Observer, error) {
 		cfg.mp = otel.GetMeterProvider()
 	}
 	meter := cfg.mp.Meter(ScopeName)
-	o := &Observer{tracer: cfg.tp.Tracer(ScopeName)}
+	o := &Observer{tracer: cfg.tp.Tracer(ScopeName), meter: meter}
 	var err, e error
 	o.decisions, e = meter.Int64Counter(MetricDecisions, metric.WithUnit("{decision}"),
 		metric.WithDescription("Decisions about failed attempts, by action and kind of failure."))
@@ -108,6 +110,8 @@ func New(opts ...Option) (*Observer, error) {
 	err = errors.Join(err, e)
 	o.refetched, e = meter.Int64Counter(MetricBytesRefetched, metric.WithUnit("By"),
 		metric.WithDescription("Bytes downloaded again because a download started over."))
+	err = errors.Join(err, e)
+	o.shadow, e = newShadowInstruments(meter)
 	err = errors.Join(err, e)
 	if err != nil {
 		return nil, fmt.Errorf("otelhttpx: creating instruments: %w", err)
