@@ -91,6 +91,7 @@ func (a *activation) release() {
 func (a *activation) reset(in *Input, backoff time.Duration, l *Limits) {
 	*a = activation{in: *in, backoff: backoff, limits: l}
 	s := &a.in.State
+	total, _ := s.Total() // -1 when unknown, the zero value included
 	a.attempt = attemptVars{
 		Number:         int64(s.Attempt),
 		Resumes:        int64(s.Resumes),
@@ -98,7 +99,7 @@ func (a *activation) reset(in *Input, backoff time.Duration, l *Limits) {
 		Refetches:      int64(s.Refetches),
 		Elapsed:        s.Elapsed,
 		BytesReceived:  s.BytesReceived,
-		TotalExpected:  s.TotalExpected,
+		TotalExpected:  total,
 		BytesRefetched: s.BytesRefetched,
 		NoProgress:     int64(s.NoProgress()),
 		LastDelay:      s.LastDelay,

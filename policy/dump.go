@@ -21,8 +21,11 @@ import (
 // version up to this one; fields added later default to the behaviour of
 // older versions. Version 2 added Decision; version 3, State.Progress and
 // State.Refetches (a state without progress facts is read as every
-// attempt without progress; see Progress).
-const DumpSchema = 3
+// attempt without progress; see Progress); version 4, State.TotalKnown: a
+// total_expected of 0 is unknown unless total_known says otherwise, where
+// before it meant that nothing was expected (readers upgrade older dumps:
+// see Upgrade).
+const DumpSchema = 4
 
 // Dump is a recorded failure: the error as a chain, the operation's state
 // when it failed and, optionally, the decision a test expects. A dump
@@ -56,6 +59,10 @@ func (d Dump) Input() Input {
 // the oldest version that holds d, so that older readers read what they
 // can.
 func WriteDump(dir string, d Dump) (string, error) {
+	// An unknown length is written as every version reads it, -1; only an
+	// announced length of 0 needs version 4's total_known.
+	n, known := d.State.Total()
+	d.State.TotalExpected, d.State.TotalKnown = n, known && n == 0
 	if d.Schema == 0 {
 		d.Schema = 1
 		if d.Decision != nil {
@@ -63,6 +70,9 @@ func WriteDump(dir string, d Dump) (string, error) {
 		}
 		if d.State.Progress != nil || d.State.Refetches != 0 {
 			d.Schema = 3
+		}
+		if d.State.TotalKnown {
+			d.Schema = 4
 		}
 	}
 	if d.Time.IsZero() {
@@ -225,7 +235,18 @@ func decodeDump(raw json.RawMessage) (Dump, int64, error) {
 		return Dump{}, off, err
 	}
 	d.Chain = c
+	d.Upgrade()
 	return d, 0, nil
+}
+
+// Upgrade gives a dump read from an older version of the format the
+// meaning that version gave it: before version 4, a total_expected of 0
+// meant an announced length of 0, where now the zero value is unknown.
+// Readers call it after decoding; it is idempotent.
+func (d *Dump) Upgrade() {
+	if d.Schema < 4 && d.State.TotalExpected == 0 {
+		d.State.TotalKnown = true
+	}
 }
 
 // valueStart returns the offset where the JSON value ending at end begins.

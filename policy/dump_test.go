@@ -2,6 +2,7 @@ package policy
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/faultline-go/faultline/chain"
+	"github.com/faultline-go/faultline/classify"
 )
 
 func readAll(t testing.TB, data string) ([]Dump, error) {
@@ -91,8 +93,59 @@ func TestWriteReadDump(t *testing.T) {
 	data, _ = os.ReadFile(path)
 	back, err = readAll(t, string(data))
 	require.NoError(t, err)
-	assert.Equal(t, DumpSchema, back[0].Schema)
+	assert.Equal(t, 3, back[0].Schema)
 	assert.Equal(t, st.Progress, back[0].State.Progress)
+	_, known := back[0].State.Total()
+	assert.False(t, known, "the zero value is an unknown length, written as -1 for every reader")
+	assert.Contains(t, string(data), `"total_expected": -1`)
+
+	// An announced length of 0 needs schema 4.
+	path, err = WriteDump(dir, Dump{Chain: c, State: State{Attempt: 1, TotalKnown: true}})
+	require.NoError(t, err)
+	data, _ = os.ReadFile(path)
+	back, err = readAll(t, string(data))
+	require.NoError(t, err)
+	assert.Equal(t, DumpSchema, back[0].Schema)
+	n, known := back[0].State.Total()
+	assert.True(t, known)
+	assert.Zero(t, n)
+}
+
+// The zero State says nothing about the length: an unexpected EOF on it
+// is a truncation, not a source shorter than nothing; dumps written before
+// version 4 keep their meaning, where a total_expected of 0 was announced.
+func TestZeroStateLength(t *testing.T) {
+	p, err := Parse("eof.yaml", []byte(`name: eof
+rules:
+  - name: eof-at-full-length
+    when: >
+      error.kind == 'unexpected_eof' && attempt.total_expected >= 0
+      && attempt.bytes_received >= attempt.total_expected
+    action: fail
+  - name: truncated
+    when: error.kind == 'unexpected_eof'
+    action: retry
+`))
+	require.NoError(t, err)
+	eof := classify.Facts{Kind: classify.UnexpectedEOF, Transient: true}
+	d, err := p.Decide(context.Background(), Input{Error: eof, State: State{Phase: PhaseBody, Attempt: 1}})
+	require.NoError(t, err)
+	assert.Equal(t, "truncated", d.Rule)
+	d, err = p.Decide(context.Background(), Input{Error: eof, State: State{Phase: PhaseBody, Attempt: 1, TotalKnown: true}})
+	require.NoError(t, err)
+	assert.Equal(t, "eof-at-full-length", d.Rule, "an announced 0 is a length")
+	d, err = p.Decide(context.Background(), Input{Error: eof, State: State{Phase: PhaseBody, Attempt: 1}})
+	require.NoError(t, err)
+	assert.Equal(t, Retry, d.Action, "%s: %s", d.Rule, d.Reason)
+
+	old := `{"schema":3,"chain":{"schema":2,"layers":[{"message":"unexpected EOF","via":"root","parent":-1,"attrs":{"kind":"unexpected_eof"}}]},` +
+		`"state":{"phase":"unpack","attempt":1,"bytes_received":0,"total_expected":0}}`
+	dumps, err := readAll(t, old)
+	require.NoError(t, err)
+	d, err = p.Decide(context.Background(), dumps[0].Input())
+	require.NoError(t, err)
+	assert.Equal(t, Fail, d.Action, "a version 3 dump's 0 was an announced length: %s", d.Rule)
+	assert.Equal(t, "eof-at-full-length", d.Rule)
 }
 
 func TestReadDumpsJSONLines(t *testing.T) {

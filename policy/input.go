@@ -43,8 +43,16 @@ type State struct {
 	// BytesReceived is how many bytes of the body were delivered so far
 	// (the resume offset).
 	BytesReceived int64 `json:"bytes_received" cel:"bytes_received"`
-	// TotalExpected is the announced length, or -1 when unknown.
+	// TotalExpected is the announced length. Its zero value means
+	// unknown, so that a State made without knowing it (State{}) does not
+	// say that nothing was expected; a negative value is unknown too, as
+	// callers and dumps before version 4 wrote it. An announced length of
+	// 0 is TotalExpected 0 with TotalKnown. Policies see attempt.
+	// total_expected: the length, or -1 when unknown.
 	TotalExpected int64 `json:"total_expected" cel:"total_expected"`
+	// TotalKnown says that a TotalExpected of 0 is an announced length,
+	// not the zero value. A positive TotalExpected is known without it.
+	TotalKnown bool `json:"total_known,omitempty" cel:"-"`
 	// Progress is what the attempt that just failed achieved, or nil when
 	// it was not recorded (a dump of schema 2 or older, pasted text, a
 	// test input that leaves it out): see Progress and NoProgress.
@@ -92,6 +100,14 @@ func IdempotentMethod(method string) bool {
 		return true
 	}
 	return false
+}
+
+// Total returns the announced length and whether it is known.
+func (s *State) Total() (int64, bool) {
+	if s.TotalExpected > 0 || s.TotalExpected == 0 && s.TotalKnown {
+		return s.TotalExpected, true
+	}
+	return -1, false
 }
 
 // Response describes the last response received, if any.

@@ -125,8 +125,9 @@ func buildCases(errs *ErrorList, specs []caseSpec, testsAt pos, read readFunc, c
 			d.errs.add(at, "", "test %q: give input or dump, not both", c.Name)
 		case s.Input != nil:
 			c.Input = *s.Input
-			if c.Input.State.TotalExpected == 0 && !hasKey(s.Node, "input", "state", "total_expected") {
-				c.Input.State.TotalExpected = -1 // unknown unless stated
+			if hasKey(s.Node, "input", "state", "total_expected") {
+				// A length the case states is announced, 0 included.
+				c.Input.State.TotalKnown = c.Input.State.TotalExpected == 0
 			}
 			// A download (GET) unless stated; idempotent as its method is.
 			if rq := &c.Input.State.Request; rq.Method == "" && !hasKey(s.Node, "input", "state", "request", "method") {

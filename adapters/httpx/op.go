@@ -276,6 +276,7 @@ func (o *op) state(ctx context.Context, phase policy.Phase, received, total int6
 		Elapsed:        now.Sub(o.start),
 		BytesReceived:  received,
 		TotalExpected:  total,
+		TotalKnown:     total == 0,
 		BytesRefetched: o.refetched,
 		History:        append([]string(nil), o.history...),
 		CallerDone:     o.caller.Err() != nil,

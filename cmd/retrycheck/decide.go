@@ -263,10 +263,10 @@ func stateSummary(st policy.State, notes map[string]string) string {
 		phase += " (inferred)"
 	}
 	s = append(s, "phase="+phase, fmt.Sprintf("attempt=%d", st.Attempt))
-	if st.BytesReceived != 0 || st.TotalExpected > 0 {
+	if n, known := st.Total(); st.BytesReceived != 0 || known {
 		total := "?"
-		if st.TotalExpected >= 0 {
-			total = fmt.Sprint(st.TotalExpected)
+		if known {
+			total = fmt.Sprint(n)
 		}
 		s = append(s, fmt.Sprintf("bytes=%d/%s", st.BytesReceived, total))
 	}

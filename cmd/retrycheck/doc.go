@@ -109,8 +109,8 @@
 //		NAME|FILE: a shipped policy (default, ci, interactive) or a policy file; default $FAULTLINE_POLICY, else default
 //	--resumable
 //		the server supports ranged resumes (Accept-Ranges and a validator)
-//	--retry-after DURATION
-//		the response's Retry-After as a DURATION
+//	--retry-after SECONDS
+//		the response's Retry-After: SECONDS as the header gives them, or a DURATION
 //	--status CODE
 //		HTTP status CODE of the response
 //	--total N
@@ -159,8 +159,8 @@
 //		NAME|FILE: a shipped policy (default, ci, interactive) or a policy file; default $FAULTLINE_POLICY, else default
 //	--resumable
 //		the server supports ranged resumes (Accept-Ranges and a validator)
-//	--retry-after DURATION
-//		the response's Retry-After as a DURATION
+//	--retry-after SECONDS
+//		the response's Retry-After: SECONDS as the header gives them, or a DURATION
 //	--status CODE
 //		HTTP status CODE of the response
 //	--total N
@@ -291,8 +291,8 @@
 //		PHASE of the operation: connect, request, headers, body, unpack or commit
 //	--resumable
 //		the server supports ranged resumes (Accept-Ranges and a validator)
-//	--retry-after DURATION
-//		the response's Retry-After as a DURATION
+//	--retry-after SECONDS
+//		the response's Retry-After: SECONDS as the header gives them, or a DURATION
 //	--status CODE
 //		HTTP status CODE of the response
 //	--total N

@@ -314,7 +314,7 @@ func stateList(s policy.State) [][2]string {
 		{"restarts", fmt.Sprint(s.Restarts)},
 		{"elapsed", s.Elapsed.String()},
 		{"bytes_received", fmt.Sprint(s.BytesReceived)},
-		{"total_expected", fmt.Sprint(s.TotalExpected)},
+		{"total_expected", totalText(s)},
 		{"bytes_refetched", fmt.Sprint(s.BytesRefetched)},
 		{"refetches", fmt.Sprint(s.Refetches)},
 		{"gained", fmt.Sprint(progress.Gained)},
@@ -385,4 +385,11 @@ func (in *indenter) Write(p []byte) (int, error) {
 		p = p[len(line):]
 	}
 	return n, nil
+}
+
+// totalText is the announced length as policies see it: -1 when
+// unknown, the zero value included.
+func totalText(s policy.State) string {
+	n, _ := s.Total()
+	return fmt.Sprint(n)
 }

@@ -491,6 +491,7 @@ func (rd *reader) decodeJSON(name string, data []byte) (*failure, error) {
 	if err := json.Unmarshal(data, &d); err != nil {
 		return nil, err
 	}
+	d.Upgrade()
 	f := &failure{name: name, form: formDump, dump: d, expect: d.Expect}
 	if len(d.Chain.Layers) > 0 && (d.Schema < 1 || d.Schema > policy.DumpSchema) {
 		// The same rule policy.ReadDumps applies.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -311,4 +312,27 @@ func TestTextEncodings(t *testing.T) {
 			}
 		})
 	}
+}
+
+// --retry-after reaches the status wherever it sits in the chain, and
+// takes the header's own form, seconds, as well as a duration.
+func TestRetryAfterFlag(t *testing.T) {
+	t.Setenv(policyEnv, "")
+	wrapped := "fetch index: unexpected status 503 Service Unavailable\n"
+	for _, tt := range []struct {
+		flag, delay string
+	}{{"20s", "20s"}, {"120", "2m0s"}, {"1.5m", "1m30s"}} {
+		r := runCLI(t, wrapped, "decide", "--json", "--retry-after", tt.flag, "-")
+		require.Equal(t, exitOK, r.code, r.stderr)
+		var line struct {
+			Delay string `json:"delay"`
+			Rule  string `json:"rule"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &line), r.stdout)
+		assert.Equal(t, "http-retryable", line.Rule, tt.flag)
+		assert.Equal(t, tt.delay, line.Delay, tt.flag)
+	}
+	r := runCLI(t, wrapped, "decide", "--retry-after", "soon", "-")
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, "want seconds (120) or a duration (2m)")
 }

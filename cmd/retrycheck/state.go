@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -47,7 +48,7 @@ func (s *stateFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&s.noProgress, "no-progress", 0, "`N` attempts in a row, the failed one included, without progress (default: every attempt, when no progress is known)")
 	fs.BoolVar(&s.resumable, "resumable", false, "the server supports ranged resumes (Accept-Ranges and a validator)")
 	fs.IntVar(&s.status, "status", 0, "HTTP status `CODE` of the response")
-	fs.DurationVar(&s.retryAfter, "retry-after", 0, "the response's Retry-After as a `DURATION`")
+	fs.Var((*retryAfterValue)(&s.retryAfter), "retry-after", "the response's Retry-After: `SECONDS` as the header gives them, or a DURATION")
 	fs.StringVar(&s.method, "method", "", "request `METHOD` (default GET for text); POST, PATCH and other methods that are not idempotent are sent again only if unprocessed")
 	fs.BoolVar(&s.idemKey, "idempotency-key", false, "the request carried an Idempotency-Key header")
 	fs.BoolVar(&s.callerDone, "caller-done", false, "the caller's own context was done (canceled or past its deadline)")
@@ -125,6 +126,7 @@ func (s *stateFlags) apply(st *policy.State, c *chain.Chain, inferred map[string
 			st.BytesReceived = s.bytes
 		case "total":
 			st.TotalExpected = s.total
+			st.TotalKnown = s.total == 0
 		case "gained":
 			p := progressOf(st)
 			p.Gained = s.gained
@@ -222,4 +224,24 @@ func progressOf(st *policy.State) *policy.Progress {
 		st.Progress = &p
 	}
 	return st.Progress
+}
+
+// retryAfterValue is --retry-after: a Retry-After as the header writes it,
+// delay-seconds (RFC 9110, section 10.2.3: "Retry-After: 120"), or a Go
+// duration ("2m").
+type retryAfterValue time.Duration
+
+func (v *retryAfterValue) String() string { return time.Duration(*v).String() }
+
+func (v *retryAfterValue) Set(s string) error {
+	if n, err := strconv.ParseUint(s, 10, 32); err == nil {
+		*v = retryAfterValue(time.Duration(n) * time.Second)
+		return nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("want seconds (120) or a duration (2m)")
+	}
+	*v = retryAfterValue(d)
+	return nil
 }
