@@ -138,3 +138,34 @@ func TestCallerDeadlineBoundsStreaming(t *testing.T) {
 	assert.Equal(t, policy.GuardCallerDone, fe.Decision.Guard)
 	srv.CloseClientConnections()
 }
+
+// signalLike is a cancellation cause that says it is context.Canceled
+// only through its Is method, as os/signal's is.
+type signalLike string
+
+func (s signalLike) Error() string        { return string(s) }
+func (s signalLike) Is(target error) bool { return target == context.Canceled }
+
+// TestCanceledWithCause: a caller's context ended with a cause (a signal
+// through signal.NotifyContext) is classified as canceled, though net/http
+// reports only the cause, whose kinship with context.Canceled is a method
+// a recorded chain cannot call.
+func TestCanceledWithCause(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(endless))
+	defer srv.Close()
+	defer srv.CloseClientConnections()
+	ctx, cancel := context.WithCancelCause(t.Context())
+	var kinds []string
+	c := &Client{HTTP: srv.Client(), OnDecision: func(e Event) { kinds = append(kinds, string(e.Input.Error.Kind)) }}
+	_, err := c.Do(ctx, srv.URL, func(ctx context.Context, r io.Reader) error {
+		buf := make([]byte, 100)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return err
+		}
+		cancel(signalLike("terminated signal received"))
+		_, err := io.Copy(io.Discard, r)
+		return err
+	}, nil)
+	require.Error(t, err)
+	assert.Equal(t, []string{"canceled"}, kinds)
+}

@@ -154,11 +154,20 @@ const (
 // Decider says. Whether a request that is not idempotent may go again is
 // the policy's call, on the facts the state records.
 func (o *op) decide(ctx context.Context, cause error, phase policy.Phase, received, total int64) policy.Decision {
+	walked := cause
+	if stop := o.caller.Err(); stop != nil && !holds(cause, stop) {
+		// The caller's context ended with a cause (a signal, through
+		// signal.NotifyContext), and net/http reports that cause. It may
+		// match context.Canceled through an Is method (os/signal's
+		// does), but a chain records data, not methods: put the
+		// context's error beside it, for classification to see.
+		walked = &callerStopped{err: cause, stop: stop}
+	}
 	var ch chain.Chain
 	if o.c.Walker != nil {
-		ch = o.c.Walker.Walk(cause)
+		ch = o.c.Walker.Walk(walked)
 	} else {
-		ch = chain.Walk(cause)
+		ch = chain.Walk(walked)
 	}
 	// Before anything sees the chain: the policy (a reason may quote
 	// error.message), the dump and the log.
@@ -451,4 +460,36 @@ func (o *op) warnSpool(e *SpoolError) {
 	if o.c.Logger != nil {
 		o.c.Logger.LogAttrs(o.caller, slog.LevelWarn, "httpx: spool not used", slog.String("err", e.Error()))
 	}
+}
+
+// callerStopped is a failure that happened because the caller's context
+// ended: its message is the failure's, and it unwraps to the failure and
+// to the context's error, so that classification sees a cancellation.
+type callerStopped struct{ err, stop error }
+
+func (e *callerStopped) Error() string   { return e.err.Error() }
+func (e *callerStopped) Unwrap() []error { return []error{e.err, e.stop} }
+
+// holds reports whether target itself (not an error that says it is
+// target) is in err's tree.
+func holds(err, target error) bool {
+	for depth := 0; err != nil && depth < 64; depth++ {
+		if err == target {
+			return true
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if holds(e, target) {
+					return true
+				}
+			}
+			return false
+		default:
+			return false
+		}
+	}
+	return false
 }

@@ -296,7 +296,7 @@ func (cl *cli) fetch(ctx context.Context, ff *fetchFlags, args []string) int {
 		DumpDir:       ff.dumpDir,
 		// Decisions are shown by OnDecision; the logger only carries
 		// warnings, such as a dump that could not be written.
-		Logger:     slog.New(slog.NewTextHandler(cl.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Logger:     slog.New(newWarnHandler(cl.stderr, cl.name)),
 		OnDecision: f.decided,
 		OnResume:   func(httpx.Event) { prog.resumed() },
 		OnRestart:  f.restarting,

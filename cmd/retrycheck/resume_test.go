@@ -38,14 +38,7 @@ func TestFetchKilledThenResumed(t *testing.T) {
 	// Run 1: no stall detection, so that it waits at the half until killed.
 	p := startProcess(t, append(args, "--stall-timeout", "0", "--idle-timeout", "1m", s.URL)...)
 	waitFor(t, 20*time.Second, "half the archive served", func() bool { return s.BodyBytes() >= half })
-	waitFor(t, 5*time.Second, "the half to be synced to the spool", func() bool {
-		b, err := os.ReadFile(filepath.Join(spool, "sidecar.json"))
-		if err != nil {
-			return false
-		}
-		var side struct{ Offset int64 }
-		return json.Unmarshal(b, &side) == nil && side.Offset == half
-	})
+	waitSpooled(t, spool, half)
 	require.NoError(t, p.cmd.Process.Kill())
 	p.wait(t, 10*time.Second)
 	assert.DirExists(t, spool)
@@ -67,4 +60,71 @@ func TestFetchKilledThenResumed(t *testing.T) {
 	assert.Contains(t, q.stdout.String(), "replayed "+formatBytes(half)+" from the spool")
 	t.Logf("archive %s; the server sent %.3f× the archive across the killed run and the rerun; rerun stdout: %s",
 		formatBytes(size), ratio, q.stdout.String())
+}
+
+// TestFetchBadSpool: a fetch interrupted half-way leaves a spool; spoiled
+// in each way a disk or a person can spoil it, the next fetch says so on
+// standard error, starts clean (a request without Range) and unpacks the
+// exact tree.
+func TestFetchBadSpool(t *testing.T) {
+	entries, archive := fetchArchive(t)
+	half := int64(len(archive)) / 2
+	tests := []struct {
+		name  string
+		spoil func(t *testing.T, spool string)
+		warn  string
+	}{
+		{"corrupt sidecar", func(t *testing.T, spool string) {
+			require.NoError(t, os.WriteFile(filepath.Join(spool, "sidecar.json"), []byte("{\"version\": 1, \"url"), 0o600))
+		}, "its sidecar is corrupt or truncated; starting clean"},
+		{"truncated spool", func(t *testing.T, spool string) {
+			require.NoError(t, os.Truncate(filepath.Join(spool, "data"), 10))
+		}, "its data is truncated"},
+		{"corrupt spool", func(t *testing.T, spool string) {
+			f, err := os.OpenFile(filepath.Join(spool, "data"), os.O_RDWR, 0)
+			require.NoError(t, err)
+			_, err = f.WriteAt([]byte("XXXX"), 100)
+			require.NoError(t, err)
+			require.NoError(t, f.Close())
+		}, "does not match its checksum"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startFetchServer(t, faulttest.Config{Content: archive, StallLimit: time.Minute,
+				Script: []faulttest.Fault{{Kind: faulttest.Stall, At: half}}})
+			dir := t.TempDir()
+			dest := filepath.Join(dir, "tree")
+			spool := filepath.Join(dir, ".tree.faultline-spool")
+			args := []string{"fetch", "--policy", fastPolicy(t), "--progress", "none", "--to", dest}
+			p := startProcess(t, append(args, "--stall-timeout", "0", s.URL)...)
+			waitFor(t, 20*time.Second, "half the archive served", func() bool { return s.BodyBytes() >= half })
+			waitSpooled(t, spool, half)
+			require.NoError(t, p.cmd.Process.Signal(os.Interrupt))
+			p.wait(t, 10*time.Second)
+			require.DirExists(t, spool)
+			tc.spoil(t, spool)
+
+			r := runCLI(t, "", append(args, s.URL)...)
+			require.Equal(t, exitOK, r.code, r.stderr)
+			assert.Contains(t, r.stderr, tc.warn)
+			archivetest.Compare(t, entries, dest)
+			assertNoStaging(t, dir, "tree")
+			reqs := s.Requests()
+			assert.Empty(t, reqs[len(reqs)-1].Range, "a clean start")
+		})
+	}
+}
+
+// waitSpooled waits until the spool's sidecar describes n bytes: the
+// fetch received them and synced them.
+func waitSpooled(t *testing.T, spool string, n int64) {
+	t.Helper()
+	waitFor(t, 10*time.Second, "the bytes to be synced to the spool", func() bool {
+		b, err := os.ReadFile(filepath.Join(spool, "sidecar.json"))
+		if err != nil {
+			return false
+		}
+		var side struct{ Offset int64 }
+		return json.Unmarshal(b, &side) == nil && side.Offset == n
+	})
 }

@@ -116,6 +116,9 @@ func TestFetchSignal(t *testing.T) {
 			p := startProcess(t, append(args, s.URL)...)
 			waitFor(t, 20*time.Second, "half the archive to be served", func() bool { return s.BodyBytes() >= half })
 			waitFor(t, 5*time.Second, "the staging directory", func() bool { return len(leftIn(t, dir)) > 0 })
+			if !tc.noSpool {
+				waitSpooled(t, filepath.Join(dir, ".tree.faultline-spool"), half)
+			}
 			sent := time.Now()
 			require.NoError(t, p.cmd.Process.Signal(sig))
 			code := p.wait(t, 10*time.Second)
@@ -123,6 +126,7 @@ func TestFetchSignal(t *testing.T) {
 			assert.Equal(t, exitInterrupted, code, "stderr:\n%s", p.stderr.String())
 			assert.Less(t, took, 5*time.Second, "stopped at once, not after the stall")
 			assert.Contains(t, p.stderr.String(), "signal received")
+			assert.Contains(t, p.stderr.String(), "(kind canceled)", "a signal's cause is still a cancellation")
 			assert.Contains(t, p.stderr.String(), "nothing was left at "+dest)
 			assert.NoDirExists(t, dest)
 			if tc.noSpool {
