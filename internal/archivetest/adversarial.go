@@ -21,8 +21,9 @@ type Attack struct {
 	Build func() ([]byte, error)
 	Tail  []byte
 	// Kind is how the extraction must be refused ("limit",
-	// "unsafe_archive"), or "" when the archive is within every bound and
-	// must unpack.
+	// "unsafe_archive"; for a zip also "checksum", or "archive" for one
+	// that cannot be streamed), or "" when the archive is within every
+	// bound and must unpack.
 	Kind string
 	// Victim is the path a path attack aims at, as in Case.
 	Victim string
@@ -58,6 +59,17 @@ func Attacks() []Attack {
 		c := c
 		out = append(out, Attack{Name: c.Name, Format: c.Format, Kind: c.Kind, Victim: c.Victim,
 			Build: func() ([]byte, error) { return Bytes(c.Format, c.Entries) }})
+	}
+	// Issue 11's hostile zips: each path attack, lie and bomb the
+	// default limits refuse (the others exceed only TightLimits; a deflate
+	// bomb stays under 1000:1).
+	for _, c := range HostileZips() {
+		if c.Kind == "limit" && c.Name != "zip-zstd-bomb" {
+			continue
+		}
+		c := c
+		out = append(out, Attack{Name: c.Name, Format: ZipFormat, Kind: c.Kind, Victim: c.Victim,
+			Build: func() ([]byte, error) { return Zip(c.Entries, c.Options) }})
 	}
 	deep := func(depth, width int) func() ([]byte, error) {
 		return func() ([]byte, error) {

@@ -18,7 +18,7 @@ func TestAttacksBuild(t *testing.T) {
 	for _, a := range archivetest.Attacks() {
 		assert.False(t, names[a.Name], "duplicate %s", a.Name)
 		names[a.Name] = true
-		assert.Contains(t, []string{"", "limit", "unsafe_archive"}, a.Kind, a.Name)
+		assert.Contains(t, []string{"", "limit", "unsafe_archive", "checksum", "archive"}, a.Kind, a.Name)
 		if a.Heavy {
 			continue // seconds to build; internal/e2e builds them
 		}

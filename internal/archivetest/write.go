@@ -35,6 +35,9 @@ const (
 	XzCLI Format = "xz-cli"
 	// Bzip2 is tar.bz2 from the bzip2 tool: Go has no bzip2 writer.
 	Bzip2 Format = "bzip2"
+	// ZipFormat names a zip, for the attacks that are zips: Zip writes
+	// them, record by record; Write does not.
+	ZipFormat Format = "zip"
 )
 
 // Formats returns the formats tarx unpacks, for table-driven tests.
@@ -51,6 +54,8 @@ func (f Format) Ext() string {
 		return ".tar.xz"
 	case Bzip2:
 		return ".tar.bz2"
+	case ZipFormat:
+		return ".zip"
 	}
 	return ".tar"
 }

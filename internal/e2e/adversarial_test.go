@@ -85,7 +85,8 @@ type fetchSummary struct {
 // (archivetest.Attacks; adapters/tarx runs it in process) through
 // retrycheck fetch, served over HTTP/1.1 from 127.0.0.1, into a new
 // destination and over an existing one with --replace. Each attack ends
-// refused with its kind (exit status 1) or unpacked (0); nothing outside
+// refused with its kind (exit status 65, EX_DATAERR) or unpacked (0),
+// issue 11's hostile zips among them; nothing outside
 // the destination changes, a refused fetch leaves the destination as it
 // was, no staging directory is left, and the process's peak resident
 // memory stays under maxFetchRSS.
