@@ -125,7 +125,6 @@ func (b *Body) fromSpool() (resumed bool, err error) {
 		b.validator, b.hash = "", b.newHash()
 		return false, nil
 	}
-	sp.failed = o.warnSpool
 	sp.start()
 	b.total, b.acceptRanges = side.Length, true
 	o.resp.AcceptRanges, o.resp.Validator, o.resp.Resumable = true, side.Validator, true

@@ -161,7 +161,7 @@ func openSpool(dir, url string, opts *Options, verify func(validator string) io.
 		bad("cannot be written; downloading without it", err)
 		return nil, sidecar{}, 0
 	}
-	sp := &spool{dir: dir, lock: lock, data: data, url: url}
+	sp := &spool{dir: dir, lock: lock, data: data, url: url, failed: warn}
 	side, prefix, reason, err := sp.check(opts, verify)
 	if reason != "" {
 		bad(reason+"; starting clean", err)

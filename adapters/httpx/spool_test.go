@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
@@ -266,3 +267,38 @@ func TestCleanSpools(t *testing.T) {
 	assert.DirExists(t, foreign)
 	assert.FileExists(t, filepath.Join(withMore, "keep-me"))
 }
+
+// FuzzSpool feeds openSpool any sidecar and data: it never panics, never
+// reports a prefix longer than the data or one whose bytes fail the
+// sidecar's checksum, and always leaves a spool it can write or none.
+func FuzzSpool(f *testing.F) {
+	url := "http://127.0.0.1:1/file"
+	data := payload(4096)
+	good, _ := json.Marshal(sidecar{Version: spoolVersion, URL: url, URLSHA256: urlDigest(url),
+		Validator: `"v1"`, Length: 10000, Offset: 4096, CRC32C: crc32.Checksum(data, castagnoliSpool)})
+	f.Add(good, data)
+	f.Add(good[:len(good)/2], data)
+	f.Add([]byte(`{"version":1,"offset":99999999999}`), data[:10])
+	f.Add([]byte("\x00\xff"), []byte{})
+	f.Fuzz(func(t *testing.T, side, data []byte) {
+		dir := filepath.Join(t.TempDir(), ".t"+SpoolSuffix)
+		require.NoError(t, os.Mkdir(dir, 0o700))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, spoolSidecar), side, 0o600))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, spoolData), data, 0o600))
+		var seen []byte
+		sp, got, prefix := openSpool(dir, url, &Options{}, func(string) io.Writer { return writerTo{&seen} }, func(*SpoolError) {})
+		require.NotNil(t, sp)
+		defer sp.finish(false)
+		if prefix == 0 {
+			return
+		}
+		require.LessOrEqual(t, prefix, int64(len(data)))
+		require.Less(t, prefix, got.Length)
+		require.Equal(t, got.CRC32C, crc32.Checksum(data[:prefix], castagnoliSpool))
+		require.Equal(t, data[:prefix], seen, "the body's hash saw exactly the prefix")
+	})
+}
+
+type writerTo struct{ b *[]byte }
+
+func (w writerTo) Write(p []byte) (int, error) { *w.b = append(*w.b, p...); return len(p), nil }
