@@ -82,6 +82,9 @@ type Observer struct {
 	restarts  metric.Int64Counter
 	refetched metric.Int64Counter
 	shadow    shadowInstruments
+	// methods holds the method attribute of each method RFC 9110 §9
+	// defines, made once: an attribute set costs allocations.
+	methods map[string]metric.MeasurementOption
 }
 
 // New returns an Observer that reports to the configured providers.
@@ -97,7 +100,10 @@ func New(opts ...Option) (*Observer, error) {
 		cfg.mp = otel.GetMeterProvider()
 	}
 	meter := cfg.mp.Meter(ScopeName)
-	o := &Observer{tracer: cfg.tp.Tracer(ScopeName), meter: meter}
+	o := &Observer{tracer: cfg.tp.Tracer(ScopeName), meter: meter, methods: map[string]metric.MeasurementOption{}}
+	for _, m := range []string{"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"} {
+		o.methods[m] = metric.WithAttributes(semconv.HTTPRequestMethodKey.String(m))
+	}
 	var err, e error
 	o.decisions, e = meter.Int64Counter(MetricDecisions, metric.WithUnit("{decision}"),
 		metric.WithDescription("Decisions about failed attempts, by action and kind of failure."))
@@ -125,11 +131,20 @@ func (o *Observer) Observe(ctx context.Context, op httpx.Operation) (context.Con
 	ctx, span := o.tracer.Start(ctx, "faultline "+op.Method,
 		trace.WithSpanKind(trace.SpanKindInternal),
 		trace.WithAttributes(semconv.HTTPRequestMethodKey.String(op.Method), semconv.URLFull(op.URL)))
-	method := metric.WithAttributes(semconv.HTTPRequestMethodKey.String(op.Method))
+	// An operation that is not sampled still counts in the metrics, but
+	// builds no attributes for events that would be dropped.
+	rec := span.IsRecording()
+	method, ok := o.methods[op.Method]
+	if !ok {
+		method = metric.WithAttributes(semconv.HTTPRequestMethodKey.String(op.Method))
+	}
 	// The hooks run on the goroutine of the operation, one at a time; ctx
 	// is the operation's, for the measurements.
 	h := &httpx.Hooks{
 		OnAttempt: func(e httpx.Event) {
+			if !rec {
+				return
+			}
 			span.AddEvent(EventAttempt, trace.WithAttributes(
 				AttemptKey.Int(e.Attempt),
 				semconv.HTTPRequestResendCount(max(e.Attempt-1, 0)),
@@ -137,51 +152,65 @@ func (o *Observer) Observe(ctx context.Context, op httpx.Operation) (context.Con
 		},
 		OnDecision: func(e httpx.Event) {
 			d, in := e.Decision, e.Input
-			span.AddEvent(EventDecision, trace.WithAttributes(append(decisionAttrs(d),
-				AttemptKey.Int(e.Attempt),
-				semconv.ErrorTypeKey.String(string(in.Error.Kind)),
-				PhaseKey.String(string(in.State.Phase)),
-				OffsetKey.Int64(e.Offset),
-				DelayKey.Float64(d.Delay.Seconds()))...))
+			if rec {
+				span.AddEvent(EventDecision, trace.WithAttributes(append(decisionAttrs(d),
+					AttemptKey.Int(e.Attempt),
+					semconv.ErrorTypeKey.String(string(in.Error.Kind)),
+					PhaseKey.String(string(in.State.Phase)),
+					OffsetKey.Int64(e.Offset),
+					DelayKey.Float64(d.Delay.Seconds()))...))
+			}
 			o.decisions.Add(ctx, 1, method, metric.WithAttributes(
 				ActionKey.String(string(d.Action)),
 				semconv.ErrorTypeKey.String(string(in.Error.Kind))))
 		},
 		OnResume: func(e httpx.Event) {
-			span.AddEvent(EventResume, trace.WithAttributes(ResumeOffsetKey.Int64(e.Offset)))
+			if rec {
+				span.AddEvent(EventResume, trace.WithAttributes(ResumeOffsetKey.Int64(e.Offset)))
+			}
 			o.resumes.Add(ctx, 1, method)
 		},
 		OnRestart: func(e httpx.Event) {
-			span.AddEvent(EventRestart, trace.WithAttributes(
-				BytesRefetchedKey.Int64(e.Offset), RestartReasonKey.String(e.Reason)))
+			if rec {
+				span.AddEvent(EventRestart, trace.WithAttributes(
+					BytesRefetchedKey.Int64(e.Offset), RestartReasonKey.String(e.Reason)))
+			}
 			o.restarts.Add(ctx, 1, method)
 			o.refetched.Add(ctx, e.Offset, method)
 		},
 		OnEnd: func(res httpx.Result, err error) {
-			span.SetAttributes(
-				AttemptsKey.Int(res.Attempts), ResumesKey.Int(res.Resumes), RestartsKey.Int(res.Restarts),
-				BytesKey.Int64(res.Bytes), BytesServedKey.Int64(res.BytesServed),
-				BytesRefetchedKey.Int64(res.BytesRefetched))
-			if res.Attempts > 1 {
-				span.SetAttributes(semconv.HTTPRequestResendCount(res.Attempts - 1))
-			}
-			if err != nil {
-				kind := "_OTHER" // semconv's value when the type is not known
-				var he *httpx.Error
-				if errors.As(err, &he) {
-					if n := len(he.Trail); n > 0 {
-						kind = string(he.Trail[n-1].Kind)
-					}
-					span.SetAttributes(decisionAttrs(he.Decision)...)
-				}
-				span.SetAttributes(semconv.ErrorTypeKey.String(kind))
-				// The message has its secrets masked by httpx.
-				span.SetStatus(codes.Error, err.Error())
+			if rec {
+				endSpan(span, res, err)
 			}
 			span.End()
 		},
 	}
 	return ctx, h
+}
+
+// endSpan sets what the operation's span says at its end.
+func endSpan(span trace.Span, res httpx.Result, err error) {
+	span.SetAttributes(
+		AttemptsKey.Int(res.Attempts), ResumesKey.Int(res.Resumes), RestartsKey.Int(res.Restarts),
+		BytesKey.Int64(res.Bytes), BytesServedKey.Int64(res.BytesServed),
+		BytesRefetchedKey.Int64(res.BytesRefetched))
+	if res.Attempts > 1 {
+		span.SetAttributes(semconv.HTTPRequestResendCount(res.Attempts - 1))
+	}
+	if err == nil {
+		return
+	}
+	kind := "_OTHER" // semconv's value when the type is not known
+	var he *httpx.Error
+	if errors.As(err, &he) {
+		if n := len(he.Trail); n > 0 {
+			kind = string(he.Trail[n-1].Kind)
+		}
+		span.SetAttributes(decisionAttrs(he.Decision)...)
+	}
+	span.SetAttributes(semconv.ErrorTypeKey.String(kind))
+	// The message has its secrets masked by httpx.
+	span.SetStatus(codes.Error, err.Error())
 }
 
 // decisionAttrs are the attributes of a decision, leaving out what is

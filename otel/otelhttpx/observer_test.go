@@ -239,3 +239,42 @@ func TestSpanIsParent(t *testing.T) {
 	require.Len(t, spans, 1)
 	assert.Equal(t, sc.SpanID(), spans[0].SpanContext().SpanID())
 }
+
+// TestUnsampledStillCounts: an operation whose span is not sampled makes
+// no span and no events, but its decisions and resumes are counted all
+// the same.
+func TestUnsampledStillCounts(t *testing.T) {
+	spans := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()), sdktrace.WithSpanProcessor(spans))
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	t.Cleanup(func() {
+		tp.Shutdown(context.Background())
+		mp.Shutdown(context.Background())
+	})
+	obs, err := otelhttpx.New(otelhttpx.WithTracerProvider(tp), otelhttpx.WithMeterProvider(mp))
+	require.NoError(t, err)
+	tel := &telemetry{spans: spans, reader: reader, obs: obs}
+
+	srv, err := faulttest.Start(faulttest.Config{Content: make([]byte, 100_000),
+		Script: []faulttest.Fault{{Kind: faulttest.Reset, At: 30_000}}})
+	require.NoError(t, err)
+	defer srv.Close()
+	c := &httpx.Client{HTTP: srv.Client(faulttest.HTTP1), Observe: obs.Observe,
+		Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() }}
+	res, err := c.Do(t.Context(), srv.URL, func(ctx context.Context, r io.Reader) error {
+		_, err := io.Copy(io.Discard, r)
+		return err
+	}, nil)
+	require.NoError(t, err)
+	require.Equal(t, 1, res.Resumes)
+
+	assert.Empty(t, spans.Ended(), "not sampled")
+	sums := tel.sums(t)
+	assert.Equal(t, int64(1), sums["faultline.resumes"][set(get)])
+	var decisions int64
+	for _, v := range sums["faultline.decisions"] {
+		decisions += v
+	}
+	assert.Equal(t, int64(1), decisions)
+}
