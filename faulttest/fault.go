@@ -61,6 +61,11 @@ const (
 	// different bytes of the same length, with a new ETag and
 	// Last-Modified.
 	ChangeContent Kind = "change_content"
+	// ForeignETag answers a range with the right bytes under another
+	// entity tag, as a cache or mirror holding another version would
+	// label them: a client must compare the validator of every 206 with
+	// the one it started with.
+	ForeignETag Kind = "foreign_etag"
 )
 
 // Fault is what happens to one request.

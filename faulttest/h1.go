@@ -80,6 +80,7 @@ func (s *Server) writeBody(r *response, body []byte, write func([]byte) (int, er
 		// Count before writing: a client that has read the bytes must
 		// never see a count lower than what it got.
 		m := min(chunk, len(body))
+		r.pace(int64(m))
 		r.count(s, int64(m))
 		n, err := write(body[:m])
 		r.count(s, int64(n-m))

@@ -297,6 +297,7 @@ func (hc *h2conn) sendData(st *h2stream, r *response, data []byte, end bool) boo
 		hc.mu.Unlock()
 
 		last := end && n == int64(len(data))
+		r.pace(n)
 		// Count before writing: a client that has read the bytes must
 		// never see a count lower than what it got.
 		r.count(hc.s, n)

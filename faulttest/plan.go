@@ -17,6 +17,26 @@ type response struct {
 	body   []byte
 	fault  Fault // a body fault (Kind.isBodyFault) or None
 	head   bool
+	// paced counts the body bytes sent since began, for Config.Rate.
+	began time.Time
+	paced int64
+}
+
+// pace waits, before n more body bytes are sent, until Config.Rate allows
+// them.
+func (r *response) pace(n int64) {
+	rate := r.srv.cfg.Rate
+	if rate <= 0 {
+		return
+	}
+	if r.began.IsZero() {
+		r.began = time.Now()
+	}
+	due := r.began.Add(time.Duration(float64(r.paced) / float64(rate) * float64(time.Second)))
+	r.paced += n
+	if d := time.Until(due); d > 0 {
+		time.Sleep(d)
+	}
 }
 
 // respond registers a request, applies its scripted fault and plans the
@@ -26,7 +46,10 @@ func (s *Server) respond(proto, method, target string, h http.Header) *response 
 	s.mu.Lock()
 	n := len(s.reqs) + 1
 	var f Fault
-	if n <= len(s.cfg.Script) {
+	switch {
+	case s.cfg.Choose != nil:
+		f = s.cfg.Choose(Request{N: n, Proto: proto, Method: method, Target: target, Range: h.Get("Range"), IfRange: h.Get("If-Range"), Header: h})
+	case n <= len(s.cfg.Script):
 		f = s.cfg.Script[n-1]
 	}
 	switch f.Kind {
@@ -106,6 +129,9 @@ func (s *Server) respond(proto, method, target string, h http.Header) *response 
 				r.header.Set("Content-Range", "bytes "+strconv.FormatInt(start, 10)+"-"+strconv.FormatInt(label, 10)+"/"+strconv.FormatInt(size, 10))
 			}
 		}
+	}
+	if f.Kind == ForeignETag && r.status == http.StatusPartialContent {
+		r.header.Set("ETag", `"foreign-`+strings.Trim(rep.etag, `"`)+`"`)
 	}
 	if f.Kind == Corrupt && f.At >= 0 && f.At < int64(len(r.body)) {
 		b := append([]byte(nil), r.body...)

@@ -40,6 +40,12 @@ type Config struct {
 	TLS bool
 	// Script[i] is the fault for the (i+1)th request.
 	Script []Fault
+	// Choose, when set, picks each request's fault instead of Script,
+	// from the request as it arrived (its N, Range and If-Range are set),
+	// so that a test can fault one range among several in flight at once,
+	// whatever order they arrive in. It is called with the server's lock
+	// held: it must not call the server's methods.
+	Choose func(Request) Fault
 	// StallLimit bounds a Stall fault; default 10s.
 	StallLimit time.Duration
 	// MaxRange, when positive, caps every 206 at MaxRange bytes, as
@@ -47,6 +53,11 @@ type Config struct {
 	// a server to send less than asked): "Range: bytes=N-" gets bytes N
 	// to N+MaxRange-1, and a Content-Range that says so.
 	MaxRange int64
+	// Rate, when positive, paces every response body to at most Rate
+	// bytes a second, each response on its own, as servers and CDNs that
+	// limit each request do (nginx's limit_rate): two requests at once get
+	// twice the bytes.
+	Rate int64
 }
 
 // Proto names the protocol a client speaks to the server.

@@ -57,6 +57,13 @@ type Body struct {
 	acceptRanges bool
 	hash         hash.Hash // of the bytes received
 	seed         maphash.Seed
+	// limit, when positive, makes the body one range of a parallel
+	// download (see parallel.go): every request asks for the bytes from
+	// received up to limit, and the body ends there.
+	limit int64
+	// stop, when set and true, ends a range's body at once, without a
+	// decision: the download it belonged to is over.
+	stop *atomic.Bool
 
 	// buf holds bytes received but not yet read, for reads smaller than
 	// it: one read of the network serves many of them (see Read).
@@ -339,8 +346,11 @@ func (b *Body) fill(p []byte) (int, error) {
 			b.phase = policy.PhaseBody
 			err = b.watchCause(err)
 		}
+		if err != nil && b.stopped() {
+			err = errStopped
+		}
 		if err != nil {
-			if _, ok := err.(*RestartError); !ok {
+			if _, ok := err.(*RestartError); !ok && err != errStopped {
 				err = b.recover(err)
 			}
 		}
@@ -363,7 +373,7 @@ func (b *Body) fill(p []byte) (int, error) {
 // that caps the size of ranges sends (RFC 9110 §14.2 lets it).
 func (b *Body) next() bool {
 	return b.end >= 0 && b.received == b.end && b.total >= 0 && b.received < b.total && b.resp != nil &&
-		b.resp.StatusCode == http.StatusPartialContent
+		b.resp.StatusCode == http.StatusPartialContent && (b.limit <= 0 || b.received < b.limit)
 }
 
 // consumed returns how many bytes the consumer has read.
@@ -400,6 +410,13 @@ func (b *Body) Close() error {
 // atEOF checks a body that ended.
 func (b *Body) atEOF() error {
 	b.phase = policy.PhaseBody
+	if b.limit > 0 {
+		// A range ends at its limit; the whole is checked by the stream.
+		if b.received < b.limit {
+			return io.ErrUnexpectedEOF
+		}
+		return nil
+	}
 	if b.total >= 0 && b.received < b.total || b.end >= 0 && b.received < b.end {
 		// Every client checks Content-Length, but not every server
 		// sends one the client can check (HTTP/2 without it).
@@ -421,6 +438,9 @@ func (b *Body) atEOF() error {
 func (b *Body) recover(cause error) error {
 	o := b.o
 	for {
+		if b.stopped() {
+			return errStopped
+		}
 		d := o.decide(b.ctx, cause, b.phase, b.received, b.total)
 		if d.Action == policy.Fail {
 			return o.final(b.ctx, cause, d, nil)
@@ -478,7 +498,7 @@ func (b *Body) connect(wantRange bool) error {
 		b.o.c.httpClient().CloseIdleConnections()
 	}
 	offset := b.received
-	ranged := offset > 0 && wantRange && b.validator != ""
+	ranged := offset > 0 && wantRange && b.validator != "" || b.limit > 0
 
 	actx, cancel := context.WithCancelCause(b.ctx)
 	b.actx, b.cancel = actx, cancel
@@ -494,7 +514,11 @@ func (b *Body) connect(wantRange bool) error {
 	// a compressed transfer of it.
 	req.Header.Set("Accept-Encoding", "identity")
 	if ranged {
-		req.Header.Set("Range", "bytes="+strconv.FormatInt(offset, 10)+"-")
+		rng := "bytes=" + strconv.FormatInt(offset, 10) + "-"
+		if b.limit > 0 {
+			rng += strconv.FormatInt(b.limit-1, 10)
+		}
+		req.Header.Set("Range", rng)
 		req.Header.Set("If-Range", b.validator)
 	}
 	if cfg := b.o.c.watchConfig(); cfg.on() {
@@ -520,6 +544,8 @@ func (b *Body) connect(wantRange bool) error {
 		return err
 	case resp.StatusCode == http.StatusPartialContent:
 		return b.checkPartial(resp, offset)
+	case b.limit > 0:
+		return b.rangeRefused(resp)
 	}
 	return b.checkFull(resp, offset)
 }
@@ -541,6 +567,8 @@ func (b *Body) checkPartial(resp *http.Response, offset int64) error {
 		return b.restartWith(fmt.Sprintf("Content-Range %q does not match Content-Length %d", resp.Header.Get("Content-Range"), resp.ContentLength), nil)
 	case validatorChanged(b.validator, resp.Header):
 		return b.restartWith("the validator changed", nil)
+	case b.limit > 0 && last >= b.limit:
+		return b.restartWith(fmt.Sprintf("the server sent bytes to %d, past the %d asked for", last, b.limit-1), nil)
 	}
 	if b.total < 0 {
 		b.total = total

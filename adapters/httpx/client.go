@@ -163,6 +163,16 @@ type Options struct {
 	// when the caller's context ends it, the spool is kept. It takes at
 	// most the body's length on disk. Off by default.
 	Spool string
+	// Connections is how many ranged requests Do may have in flight for
+	// the body at once (see parallel.go): 0 or 1 for one connection, N
+	// for up to N, ConnectionsAuto to choose. Open always uses one.
+	Connections int
+	// MaxConnections caps the connections to one host; 0 means
+	// DefaultMaxConnections.
+	MaxConnections int
+	// Window bounds the bytes a parallel download holds ahead of the
+	// consumer; 0 means DefaultWindow.
+	Window int64
 }
 
 // Result reports what an operation did.
@@ -198,6 +208,8 @@ type Result struct {
 	// Trail is every decision the operation made, oldest first: the
 	// resumes and retries that got it through.
 	Trail []policy.Step
+	// Connections is the most connections the download had open at once.
+	Connections int
 }
 
 var defaultHTTP = sync.OnceValue(func() *http.Client { return &http.Client{Transport: NewTransport()} })
@@ -336,6 +348,13 @@ func (c *Client) Do(ctx context.Context, url string, consume func(ctx context.Co
 		b, err := o.open(ctx, opts)
 		if err != nil {
 			return o.result(0), err
+		}
+		if s := o.startParallel(ctx, b, opts); s != nil {
+			res, err, again := o.runParallel(ctx, s, consume)
+			if again {
+				continue
+			}
+			return res, err
 		}
 		cerr := consume(ctx, b)
 		if cerr == nil && b.err == nil {

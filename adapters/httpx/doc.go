@@ -66,6 +66,51 @@
 // fail their CRC or are fewer than the sidecar says, an offset beyond the
 // length, a server whose validator changed — means a clean start, logged
 // as a *SpoolError; bytes of two representations are never spliced.
+// # Parallel downloads
+//
+// A download with Options.Connections other than 0 or 1 may fetch its
+// representation as several ranged requests in flight at once and still
+// hand the consumer one ordered stream. The first request is the usual
+// GET of the whole; its response decides: with a known length, byte
+// ranges (Accept-Ranges: bytes) and a strong validator, more connections
+// may join; without any of them the download stays on one connection,
+// exactly as without the option.
+//
+// The representation is cut into chunks. The first response keeps
+// streaming the chunks at the front; every other connection asks for one
+// chunk at a time with "Range: bytes=a-b" and "If-Range" (RFC 9110 §14.2,
+// §13.1.5), and its 206 must say exactly those bytes of the same
+// representation: Content-Range starting at a and ending at b or before
+// (a server may send less, and the rest is asked for), the same complete
+// length, the same validator. Anything else (a 200, another validator, a
+// wrong Content-Range) restarts the whole download, never splices; a 200
+// whose validator is unchanged means the server ignores ranges, and the
+// restart stays on one connection. When the first response reaches a
+// chunk another connection took, it is closed (the bytes it had in flight
+// are the one cost of going wide) and a ranged connection takes its
+// place.
+//
+// Chunks that arrive ahead of the consumer wait in a reorder window of
+// Options.Window bytes (DefaultWindow); a connection whose next chunk
+// would not fit waits, so a slow consumer slows the network down instead
+// of filling memory.
+//
+// A chunk whose request fails is resumed on its own, under the policy,
+// with its own facts: attempt counts from 1, bytes received are its own
+// progress, and the dump's source names the range. If the policy gives
+// up on a chunk, the download fails; the other connections are stopped
+// without further decisions. The length and Options.SHA256 are checked
+// on the ordered stream, at its end.
+//
+// Options.Connections = N opens N connections at once (at most
+// Options.MaxConnections to one host). ConnectionsAuto starts with one and
+// adds more while the total rate grows, as TCP probes for bandwidth: not
+// while the consumer is the limit (the window is full), nor while
+// connections fail, and a 429 or 503 on any of them takes one away for
+// good. Over HTTP/2 it first adds streams on the one connection, which
+// beats a limit on each request, then, if that did not pay, connections
+// of their own, which beat a limit on each connection. Client.Open always
+// reads one response.
 //
 // # Cost
 //

@@ -55,6 +55,15 @@ type op struct {
 	history      []string
 	resp         policy.Response
 	done         bool
+	// single keeps the download on one connection: its server ignored a
+	// range request (see parallel.go). peakConnections is the most
+	// connections it had open at once.
+	single          bool
+	peakConnections int
+	// rangeEnd, for the operation of one chunk of a parallel download,
+	// is where its range ends: its progress counts against what was
+	// missing up to there, not to the end of the representation.
+	rangeEnd int64
 
 	// spool is the operation's spool (Options.Spool), opened by the
 	// first Body; replayed counts the bytes replayed from it.
@@ -257,7 +266,10 @@ func (o *op) beginAttempt() {
 func (o *op) progress(received, total int64) *policy.Progress {
 	gained := max(received-o.attemptBase, 0)
 	missing := int64(-1)
-	if total >= 0 {
+	switch {
+	case o.rangeEnd > 0:
+		missing = o.rangeEnd - o.attemptBase
+	case total >= 0:
 		missing = total - o.attemptBase
 	}
 	p := &policy.Progress{Gained: gained, Duration: max(o.c.now().Sub(o.attemptStart), 0)}
@@ -377,7 +389,8 @@ func (o *op) result(delivered int64) Result {
 		Bytes: delivered, Attempts: o.attempts, Resumes: o.resumes, Refetches: o.refetches, Restarts: o.restarts,
 		Continuations: o.continuations, BytesServed: o.served, BytesRefetched: o.refetched,
 		Replayed: o.replayed, Duration: o.c.now().Sub(o.start),
-		Trail: o.trailCopy(),
+		Trail:       o.trailCopy(),
+		Connections: max(o.peakConnections, 1),
 	}
 }
 

@@ -379,6 +379,10 @@
 //
 //	--ca FILE
 //		trust the PEM certificates in FILE as well as the system's
+//	--connections N
+//		download over up to N connections at once, as ranges of the archive streamed in order into the unpacker; auto starts with one and adds more while the total rate grows (only servers that serve ranges of a representation with a strong validator get more than one) (default auto)
+//	--connections-per-host N
+//		open at most N connections to one host (default 8)
 //	--demo
 //		instead of URL, fetch a generated archive from a local server (package faulttest) that breaks the download three times
 //	--dump-dir DIR

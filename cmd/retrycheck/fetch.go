@@ -139,6 +139,7 @@ type fetchFlags struct {
 	output   string // --output: the file to download to, as it is
 	file     bool   // to names a file (--output), not a tree
 	noSpool  bool
+	parallel parallelFlags
 }
 
 func (f *fetchFlags) register(fs *flag.FlagSet) {
@@ -155,6 +156,7 @@ func (f *fetchFlags) register(fs *flag.FlagSet) {
 	fs.Int64Var(&f.speed, "speed-limit", 0, "treat a body slower than `BYTES` a second over --speed-time as stalled (0: off)")
 	fs.DurationVar(&f.speedFor, "speed-time", httpx.DefaultLowSpeedTime, "the window of --speed-limit, as a `DURATION`")
 	fs.BoolVar(&f.noSpool, "no-spool", false, "do not keep the bytes received beside --to (see above): a fetch that is killed starts over")
+	f.parallel.register(fs)
 	fs.BoolVar(&f.demo, "demo", false, "instead of URL, fetch a generated archive from a local server (package faulttest) that breaks the download three times")
 }
 
@@ -169,18 +171,20 @@ type fetchSummary struct {
 	BytesServed int64 `json:"bytes_served"`
 	// Replayed counts the bytes read back from the spool an interrupted
 	// fetch left, instead of downloaded.
-	Replayed  int64   `json:"replayed,omitempty"`
-	Attempts  int     `json:"attempts"`
-	Resumes   int     `json:"resumes"`
-	Refetches int     `json:"refetches"`
-	Restarts  int     `json:"restarts"`
-	Seconds   float64 `json:"seconds"`
-	Format    string  `json:"format,omitempty"`
-	Files     int     `json:"files"`
-	Dirs      int     `json:"dirs"`
-	Symlinks  int     `json:"symlinks"`
-	Hardlinks int     `json:"hardlinks"`
-	Unpacked  int64   `json:"unpacked_bytes"`
+	Replayed  int64 `json:"replayed,omitempty"`
+	Attempts  int   `json:"attempts"`
+	Resumes   int   `json:"resumes"`
+	Refetches int   `json:"refetches"`
+	Restarts  int   `json:"restarts"`
+	// Connections is the most connections the download had open at once.
+	Connections int     `json:"connections"`
+	Seconds     float64 `json:"seconds"`
+	Format      string  `json:"format,omitempty"`
+	Files       int     `json:"files"`
+	Dirs        int     `json:"dirs"`
+	Symlinks    int     `json:"symlinks"`
+	Hardlinks   int     `json:"hardlinks"`
+	Unpacked    int64   `json:"unpacked_bytes"`
 	// Dumps counts the failures recorded in DumpDir.
 	Dumps   int    `json:"dumps,omitempty"`
 	DumpDir string `json:"dump_dir,omitempty"`
@@ -238,6 +242,9 @@ func (cl *cli) fetch(ctx context.Context, ff *fetchFlags, args []string) int {
 	}
 	if ff.speed < 0 {
 		return cl.usagef("--speed-limit %d: must not be negative", ff.speed)
+	}
+	if err := ff.parallel.apply(&opts); err != nil {
+		return cl.usagef("%v", err)
 	}
 	switch ff.progress {
 	case progressAuto, progressBar, progressLines, progressNone:
@@ -348,8 +355,8 @@ func (f *fetcher) summary(url string, ff *fetchFlags, res httpx.Result, err erro
 		URL: redact.URL(url), Dest: ff.to, OK: err == nil,
 		Bytes: res.Bytes, BytesServed: res.BytesServed, Replayed: res.Replayed,
 		Attempts: res.Attempts, Resumes: res.Resumes, Refetches: res.Refetches, Restarts: res.Restarts,
-		Seconds: res.Duration.Seconds(),
-		Format:  string(f.stats.Format), Files: f.stats.Files, Dirs: f.stats.Dirs,
+		Connections: res.Connections, Seconds: res.Duration.Seconds(),
+		Format: string(f.stats.Format), Files: f.stats.Files, Dirs: f.stats.Dirs,
 		Symlinks: f.stats.Symlinks, Hardlinks: f.stats.Hardlinks, Unpacked: f.stats.Bytes,
 		DumpDir: ff.dumpDir, Decisions: res.Trail,
 	}
@@ -489,6 +496,9 @@ func (cl *cli) fetchText(s *fetchSummary) {
 		counts += plural(s.Refetches, "refetch") + ", "
 	}
 	counts += plural(s.Restarts, "restart")
+	if s.Connections > 1 {
+		counts += fmt.Sprintf(", up to %d connections", s.Connections)
+	}
 	if !s.OK {
 		fmt.Fprintf(cl.stdout, "failed %s after %s: %s; %s delivered in the last pass, %s served\n",
 			s.URL, took, counts, formatBytes(s.Bytes), formatBytes(s.BytesServed))
