@@ -284,6 +284,7 @@ type summary struct {
 	Resumes     int    `json:"resumes"`
 	Refetches   int    `json:"refetches"`
 	Restarts    int    `json:"restarts"`
+	Connections int    `json:"connections"`
 	Files       int    `json:"files"`
 	Error       string `json:"error"`
 	Kind        string `json:"kind"`
