@@ -86,20 +86,20 @@ type piece struct {
 // stream is a parallel download: the ordered reader the consumer reads,
 // and the connections that fill it.
 type stream struct {
-	o         *op
-	ctx       context.Context // the operation's
-	wctx      context.Context // the connections'; canceled when the stream stops
-	cancel    context.CancelFunc
-	stop      atomic.Bool // shared by every range's body
-	opts      Options
-	head      *Body
-	client    *Client // the operation's own, before the stream hooked it
-	hooks     Hooks   // the operation's observer's, before the stream hooked them
-	shooks    Hooks   // the same, serialized: for every connection's operation
+	o      *op
+	ctx    context.Context // the operation's
+	wctx   context.Context // the connections'; canceled when the stream stops
+	cancel context.CancelFunc
+	stop   atomic.Bool // shared by every range's body
+	opts   Options
+	head   *Body
+	client *Client // the operation's own, before the stream hooked it
+	hooks  Hooks   // the operation's observer's, before the stream hooked them
+	shooks Hooks   // the same, serialized: for every connection's operation
 	// spool, when the download keeps one (Options.Spool), takes the bytes
 	// in order as the consumer reads them; the first response no longer
 	// writes to it, since it stops before the end.
-	spool *spool
+	spool     *spool
 	url       string
 	total     int64
 	validator string
