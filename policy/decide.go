@@ -62,6 +62,8 @@ func (a *activation) ResolveName(name string) (any, bool) {
 		return types.Bool(s.CallerDone), true
 	case varLimits:
 		return a.limits, true
+	case varSource:
+		return &s.Source, true
 	}
 	return nil, false
 }

@@ -146,6 +146,14 @@ since (retrycheck explain says so).
 	time_left    duration          until the caller's deadline; 0s: none
 	caller_done  bool              the caller's context is done
 	limits       policy.Limits     limits.max_attempts, … as configured
+	source       policy.Source     where the failed request went, for a
+	                               download with mirrors or ranges:
+	                               source.mirror (index; 0 is the URL
+	                               given), .host, .mirrors (count; 0: no
+	                               mirrors), .mirrors_left (others still
+	                               usable), .failures (in a row at this
+	                               URL), .range_start, .range_end,
+	                               .connections
 
 Besides the CEL standard library: the strings extension, version 5
 (pinned: upgrading cel-go does not change what a policy means), optional

@@ -27,6 +27,7 @@ const (
 	varTimeLeft   = "time_left"
 	varCallerDone = "caller_done"
 	varLimits     = "limits"
+	varSource     = "source"
 )
 
 // attemptVars is the CEL variable "attempt": the counters of State under
@@ -103,6 +104,7 @@ func newBaseEnv() (*cel.Env, error) {
 		reflect.TypeFor[Request](),
 		reflect.TypeFor[Response](),
 		reflect.TypeFor[Limits](),
+		reflect.TypeFor[Source](),
 	}
 	native := []any{ext.ParseStructTags(true)}
 	for _, t := range structs {
@@ -120,6 +122,7 @@ func newBaseEnv() (*cel.Env, error) {
 		cel.Variable(varTimeLeft, cel.DurationType),
 		cel.Variable(varCallerDone, cel.BoolType),
 		cel.Variable(varLimits, cel.ObjectType("policy.Limits")),
+		cel.Variable(varSource, cel.ObjectType("policy.Source")),
 		ext.Strings(ext.StringsVersion(stringsVersion)),
 		cel.OptionalTypes(cel.OptionalTypesVersion(optionalVersion)),
 		durationFunc("max", func(a, b time.Duration) time.Duration { return max(a, b) }),
@@ -173,7 +176,7 @@ func checkVarName(name string) string {
 	}
 	switch name {
 	case varError, varPhase, varAttempt, varHistory, varRequest, varResponse, varBackoff,
-		varTimeLeft, varCallerDone, varLimits:
+		varTimeLeft, varCallerDone, varLimits, varSource:
 		return fmt.Sprintf("variable %q would hide the built-in variable of that name", name)
 	case "true", "false", "null", "in", "as", "break", "const", "continue", "else", "for",
 		"function", "if", "import", "let", "loop", "package", "namespace", "return", "var",

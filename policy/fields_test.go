@@ -40,6 +40,8 @@ func TestFastFieldsMatchCEL(t *testing.T) {
 		"policy.Request":  &Request{Method: "GET", Host: "example.com", Idempotent: true},
 		"policy.Response": &Response{Status: 206, AcceptRanges: true, Validator: `"v1"`, Resumable: true, Protocol: "HTTP/2.0"},
 		"policy.Limits":   &Limits{MaxAttempts: 5, MaxResumes: 10, MaxElapsed: time.Hour, MaxRefetchBytes: 1 << 30, MaxRetryAfter: time.Minute},
+		"policy.Source": &Source{Mirror: 2, Host: "mirror.example", Mirrors: 3, MirrorsLeft: 1, Failures: 2,
+			RangeStart: 1 << 20, RangeEnd: 2 << 20, Connections: 4},
 		"policy.attemptVars": &attemptVars{Number: 2, Resumes: 1, Restarts: 3, Elapsed: time.Second,
 			BytesReceived: 1000, TotalExpected: -1, BytesRefetched: 5, LastDelay: time.Millisecond},
 	}

@@ -74,6 +74,38 @@ type State struct {
 
 	Request  Request  `json:"request" cel:"request"`
 	Response Response `json:"response" cel:"response"`
+	// Source says where the failed request went, for a download with
+	// more than one place to go; zero for a plain download.
+	Source Source `json:"source,omitzero" cel:"source"`
+}
+
+// Source describes where a failed request went, for a download that
+// has mirrors (other URLs of the same representation) or fetches ranges
+// over several connections: which mirror failed, how many others remain
+// usable, and which range. A policy moves on from a mirror that fails in
+// a way another host may not by deciding to retry: the adapter then uses
+// another mirror.
+type Source struct {
+	// Mirror is the index of the URL among the download's: 0 for the URL
+	// it was given, 1 for its first mirror, and so on.
+	Mirror int `json:"mirror,omitempty" cel:"mirror"`
+	// Host is that URL's host.
+	Host string `json:"host,omitempty" cel:"host"`
+	// Mirrors counts the download's URLs, its own included; 0 when it has
+	// no mirrors.
+	Mirrors int `json:"mirrors,omitempty" cel:"mirrors"`
+	// MirrorsLeft counts the other URLs still usable: neither dropped
+	// (404, DNS, certificate) nor resting after repeated failures.
+	MirrorsLeft int `json:"mirrors_left,omitempty" cel:"mirrors_left"`
+	// Failures counts the failures in a row at this URL, this one
+	// included.
+	Failures int `json:"failures,omitempty" cel:"failures"`
+	// RangeStart and RangeEnd (exclusive) are the bytes asked for by the
+	// failed request of a parallel download's chunk; 0 otherwise.
+	RangeStart int64 `json:"range_start,omitempty" cel:"range_start"`
+	RangeEnd   int64 `json:"range_end,omitempty" cel:"range_end"`
+	// Connections counts the connections the download had open.
+	Connections int `json:"connections,omitempty" cel:"connections"`
 }
 
 // Request describes the request of the operation.

@@ -64,6 +64,9 @@ type Body struct {
 	// stop, when set and true, ends a range's body at once, without a
 	// decision: the download it belonged to is over.
 	stop *atomic.Bool
+	// mirrorMark is where the bytes of the current mirror began, for
+	// what each mirror delivered (see mirror.go).
+	mirrorMark int64
 
 	// buf holds bytes received but not yet read, for reads smaller than
 	// it: one read of the network serves many of them (see Read).
@@ -336,6 +339,7 @@ func (b *Body) fill(p []byte) (int, error) {
 		case err == io.EOF:
 			if err = b.atEOF(); err == nil {
 				b.eof = true
+				b.credit(true)
 				b.endAttempt()
 				if b.own {
 					b.o.succeed()
@@ -448,6 +452,9 @@ func (b *Body) recover(cause error) error {
 		if err := o.wait(b.ctx, d.Delay); err != nil {
 			return o.final(b.ctx, cause, d, err)
 		}
+		if err := b.moveOn(); err != nil {
+			return err
+		}
 		if b.received > 0 {
 			var ce *ChecksumError
 			if errors.As(cause, &ce) {
@@ -498,7 +505,7 @@ func (b *Body) connect(wantRange bool) error {
 		b.o.c.httpClient().CloseIdleConnections()
 	}
 	offset := b.received
-	ranged := offset > 0 && wantRange && b.validator != "" || b.limit > 0
+	ranged := offset > 0 && wantRange && (b.validator != "" || b.o.mirrors.splicing()) || b.limit > 0
 
 	actx, cancel := context.WithCancelCause(b.ctx)
 	b.actx, b.cancel = actx, cancel
@@ -519,7 +526,12 @@ func (b *Body) connect(wantRange bool) error {
 			rng += strconv.FormatInt(b.limit-1, 10)
 		}
 		req.Header.Set("Range", rng)
-		req.Header.Set("If-Range", b.validator)
+		if b.validator != "" {
+			// Without one (a mirror not heard from yet, bytes that
+			// Options.SHA256 will prove), the Content-Range is checked
+			// alone.
+			req.Header.Set("If-Range", b.validator)
+		}
 	}
 	if cfg := b.o.c.watchConfig(); cfg.on() {
 		b.watch = newWatch(cfg, cancel)
@@ -573,6 +585,11 @@ func (b *Body) checkPartial(resp *http.Response, offset int64) error {
 	if b.total < 0 {
 		b.total = total
 	}
+	if b.validator == "" && b.o.mirrors != nil {
+		// A mirror not heard from before: its validator, from now on.
+		b.validator = validator(resp.Header)
+		b.o.mirrors.learn(b.o.mirror, b.validator)
+	}
 	b.end = last + 1
 	return nil
 }
@@ -591,6 +608,7 @@ func (b *Body) checkFull(resp *http.Response, offset int64) error {
 		b.hash = b.newHash()
 		b.end = b.total
 		b.o.spool.begin(b.validator, b.acceptRanges, b.total, resp.Request.URL.String())
+		b.o.mirrors.learn(b.o.mirror, b.validator)
 		if b.opts.Size > 0 && b.total >= 0 && b.total != b.opts.Size {
 			b.phase = policy.PhaseHeaders
 			b.endAttempt()

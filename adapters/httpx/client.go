@@ -77,11 +77,15 @@ type Client struct {
 	Logger *slog.Logger
 
 	// Hooks, each optional. They run synchronously on the goroutine
-	// reading the body; they must not block.
+	// reading the body, or, in a parallel download, on the goroutine of
+	// the connection concerned, one at a time; they must not block.
 	OnAttempt  func(Event) // before each request
 	OnDecision func(Event) // after each decision
 	OnResume   func(Event) // before a resume request
 	OnRestart  func(Event) // when Do starts its consumer again
+	// OnConnections is told how many connections a parallel download
+	// has open, each time that changes.
+	OnConnections func(n int)
 
 	// Observe, when set, is called as each operation starts (Do, Open, or
 	// a request through Transport). It returns the context the operation
@@ -173,6 +177,11 @@ type Options struct {
 	// Window bounds the bytes a parallel download holds ahead of the
 	// consumer; 0 means DefaultWindow.
 	Window int64
+	// Mirrors are other URLs of the same representation, tried when the
+	// URL given fails in a way another host may not (see mirror.go).
+	// Their bytes are joined with others' only when SHA256 is set; a
+	// parallel download then spreads its ranges over them.
+	Mirrors []string
 }
 
 // Result reports what an operation did.
@@ -210,6 +219,9 @@ type Result struct {
 	Trail []policy.Step
 	// Connections is the most connections the download had open at once.
 	Connections int
+	// Mirrors says what each URL delivered, the one given first, when the
+	// download had mirrors (Options.Mirrors).
+	Mirrors []MirrorStats
 }
 
 var defaultHTTP = sync.OnceValue(func() *http.Client { return &http.Client{Transport: NewTransport()} })
@@ -312,6 +324,7 @@ func (c *Client) sleep(ctx context.Context, d time.Duration) error {
 // body resumes transparently after a failure; see Body.
 func (c *Client) Open(ctx context.Context, url string, opts *Options) (*Body, error) {
 	o := c.newOp(ctx, http.MethodGet, url)
+	o.withMirrors(opts)
 	ctx = o.observe(ctx)
 	ctx, cancel := o.bound(ctx)
 	b, err := o.open(withOp(ctx, o), opts)
@@ -336,6 +349,7 @@ func (c *Client) Open(ctx context.Context, url string, opts *Options) (*Body, er
 // Any error returned after a decision to stop is an *Error.
 func (c *Client) Do(ctx context.Context, url string, consume func(ctx context.Context, r io.Reader) error, opts *Options) (res Result, err error) {
 	o := c.newOp(ctx, http.MethodGet, url)
+	o.withMirrors(opts)
 	ctx = o.observe(ctx)
 	defer func() { o.end(res, err) }()
 	ctx, cancel := o.bound(ctx)

@@ -60,10 +60,17 @@ type op struct {
 	// connections it had open at once.
 	single          bool
 	peakConnections int
-	// rangeEnd, for the operation of one chunk of a parallel download,
-	// is where its range ends: its progress counts against what was
-	// missing up to there, not to the end of the representation.
-	rangeEnd int64
+	// rangeStart and rangeEnd, for the operation of one chunk of a
+	// parallel download, are its range: its progress counts against what
+	// was missing up to its end, not to the end of the representation.
+	rangeStart, rangeEnd int64
+	// connections counts the connections the download had open, for
+	// the policy's source.connections.
+	connections int
+	// mirrors are the download's URLs when it has mirrors (see
+	// mirror.go), and mirror the one this operation uses.
+	mirrors *mirrors
+	mirror  *mirror
 
 	// spool is the operation's spool (Options.Spool), opened by the
 	// first Body; replayed counts the bytes replayed from it.
@@ -304,6 +311,7 @@ func (o *op) state(ctx context.Context, phase policy.Phase, received, total int6
 		LastDelay:      o.lastDelay,
 		Request:        policy.Request{Method: o.method, Host: o.host, Idempotent: o.idem, IdempotencyKey: o.idemKey},
 		Response:       o.resp,
+		Source:         o.source(),
 	}
 	if dl, ok := o.caller.Deadline(); ok {
 		// A deadline already passed still differs from none at all.
@@ -366,6 +374,7 @@ func (o *op) blame(consumeErr, bodyErr error) error {
 func (o *op) restarted(b *Body, why *RestartError) {
 	o.restarts++
 	o.refetched += b.received
+	o.mirrorsRestart(why)
 	if o.c.OnRestart != nil || o.hooks.OnRestart != nil {
 		ev := o.event(b.received, why.Err)
 		ev.Reason = why.Reason
@@ -391,6 +400,7 @@ func (o *op) result(delivered int64) Result {
 		Replayed: o.replayed, Duration: o.c.now().Sub(o.start),
 		Trail:       o.trailCopy(),
 		Connections: max(o.peakConnections, 1),
+		Mirrors:     o.mirrors.stats(),
 	}
 }
 

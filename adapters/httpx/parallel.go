@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"hash/maphash"
 	"io"
 	"net/http"
 	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/faultline-go/faultline/policy"
 )
@@ -57,6 +59,14 @@ func (b *Body) rangeRefused(resp *http.Response) error {
 	return b.restartWith("the server answered a range request with the whole representation", ErrRangesIgnored)
 }
 
+// perHost returns the most connections to one host.
+func (opts *Options) perHost() int {
+	if opts.MaxConnections > 0 {
+		return opts.MaxConnections
+	}
+	return DefaultMaxConnections
+}
+
 // connections returns the width a download may use: its maximum, and
 // whether it adapts.
 func (opts *Options) connections() (max int, auto bool) {
@@ -86,16 +96,18 @@ type piece struct {
 // stream is a parallel download: the ordered reader the consumer reads,
 // and the connections that fill it.
 type stream struct {
-	o      *op
-	ctx    context.Context // the operation's
-	wctx   context.Context // the connections'; canceled when the stream stops
-	cancel context.CancelFunc
-	stop   atomic.Bool // shared by every range's body
-	opts   Options
-	head   *Body
-	client *Client // the operation's own, before the stream hooked it
-	hooks  Hooks   // the operation's observer's, before the stream hooked them
-	shooks Hooks   // the same, serialized: for every connection's operation
+	o          *op
+	ctx        context.Context // the operation's
+	wctx       context.Context // the connections'; canceled when the stream stops
+	cancel     context.CancelFunc
+	stop       atomic.Bool // shared by every range's body
+	opts       Options
+	head       *Body
+	headMirror *mirror // the mirror of the first response, when there are mirrors
+	headBytes  int64   // bytes the first response delivered, on its goroutine
+	client     *Client // the operation's own, before the stream hooked it
+	hooks      Hooks   // the operation's observer's, before the stream hooked them
+	shooks     Hooks   // the same, serialized: for every connection's operation
 	// spool, when the download keeps one (Options.Spool), takes the bytes
 	// in order as the consumer reads them; the first response no longer
 	// writes to it, since it stops before the end.
@@ -122,12 +134,15 @@ type stream struct {
 	headAt    int            // the chunk the head is on; -1 once it stopped
 	ranged    int            // ranged connections running
 	delivered int64          // bytes written into pieces
-	free      [][]byte       // chunk buffers read to the end, for reuse
-	waited    bool           // a connection waited for room in the window
-	err       error
-	restart   *RestartError
-	stats     stats
-	wg        sync.WaitGroup
+	told      int            // connections last told to onConnections
+	// onConnections is the client's OnConnections, serialized.
+	onConnections func(int)
+	free          [][]byte // chunk buffers read to the end, for reuse
+	waited        bool     // a connection waited for room in the window
+	err           error
+	restart       *RestartError
+	stats         stats
+	wg            sync.WaitGroup
 }
 
 // stats are what the connections did, summed into the operation's result
@@ -147,6 +162,14 @@ func (o *op) startParallel(ctx context.Context, b *Body, opts *Options) *stream 
 		return nil
 	}
 	maxConns, auto := opts.connections()
+	if o.mirrors.splicing() {
+		// Each mirror takes up to the per-host cap.
+		if auto {
+			maxConns *= len(o.mirrors.list)
+		} else {
+			maxConns = min(opts.Connections, opts.perHost()*len(o.mirrors.list))
+		}
+	}
 	if maxConns < 2 || o.single {
 		return nil
 	}
@@ -194,6 +217,15 @@ func (o *op) startParallel(ctx context.Context, b *Body, opts *Options) *stream 
 		OnResume: s.serial(o.hooks.OnResume), OnRestart: s.serial(o.hooks.OnRestart)}
 	o.hooks = s.shooks
 	s.spool, o.spool = o.spool, nil
+	if f := o.c.OnConnections; f != nil {
+		s.onConnections = func(n int) {
+			s.hookMu.Lock()
+			defer s.hookMu.Unlock()
+			f(n)
+		}
+	}
+	s.told = 1
+	s.headMirror = o.mirror
 	s.stats.peak = 1
 	s.wg.Add(1)
 	go s.runHead()
@@ -441,6 +473,10 @@ func (s *stream) runHead() {
 			// Reading stops here; whatever the server had sent past this
 			// point is abandoned with the connection, and a ranged
 			// connection takes its place.
+			if !b.eof {
+				// (At its end, the body credited its mirror itself.)
+				s.o.mirrors.succeededAt(s.headMirror, s.headBytes, 0, true)
+			}
 			b.Close()
 			s.width.changed()
 			return
@@ -450,6 +486,7 @@ func (s *stream) runHead() {
 			b.Close()
 			return
 		}
+		s.headBytes += pc.end - pc.start
 	}
 }
 
@@ -472,6 +509,18 @@ func (s *stream) grow() {
 		s.wg.Add(1)
 		go s.runRanged(s.width.client())
 	}
+	s.tellConnections()
+}
+
+// tellConnections tells the client's OnConnections how many connections
+// are open, when that changed. Called with s.mu held.
+func (s *stream) tellConnections() {
+	n := s.ranged + btoi(s.headAt >= 0)
+	if n == s.told || s.onConnections == nil {
+		return
+	}
+	s.told = n
+	s.onConnections(n)
 }
 
 func btoi(b bool) int {
@@ -510,11 +559,29 @@ func (s *stream) runRanged(hc *http.Client) {
 // the policy as a download of its own would be.
 func (s *stream) fetch(pc *piece, hc *http.Client) error {
 	o := s.child(pc, hc)
+	url, validator := s.url, s.validator
+	m := s.o.mirrors
+	mr := m.pick(s.opts.perHost())
+	if mr != nil {
+		defer m.release(mr)
+		o.mirrors = m
+		o.use(mr)
+		url = mr.url
+		if mr != s.headMirror {
+			validator = mr.validator
+		}
+	} else if m != nil {
+		// Every mirror is at its cap: share the first response's.
+		o.mirrors = m
+		o.use(s.headMirror)
+	}
+	began := time.Now()
 	b := &Body{
-		o: o, ctx: s.wctx, url: s.url, opts: Options{Header: s.opts.Header}, total: s.total, end: -1,
-		validator: s.validator, acceptRanges: true,
+		o: o, ctx: s.wctx, url: url, opts: Options{Header: s.opts.Header}, total: s.total, end: -1,
+		validator: validator, acceptRanges: true,
 		received: pc.start, limit: pc.end, stop: &s.stop,
 	}
+	b.seed = maphash.MakeSeed()
 	b.hash = b.newHash()
 	defer func() {
 		b.Close()
@@ -552,6 +619,7 @@ func (s *stream) fetch(pc *piece, hc *http.Client) error {
 		}
 		return err
 	}
+	m.succeededAt(o.mirror, pc.end-pc.start, time.Since(began), true)
 	return nil
 }
 
@@ -571,7 +639,10 @@ func (s *stream) child(pc *piece, hc *http.Client) *op {
 	co.hooks = s.shooks
 	co.shown = o.shown + " (bytes " + strconv.FormatInt(pc.start, 10) + "-" + strconv.FormatInt(pc.end-1, 10) + ")"
 	// Its progress is measured within the range.
-	co.highWater, co.rangeEnd = pc.start, pc.end
+	co.highWater, co.rangeStart, co.rangeEnd = pc.start, pc.start, pc.end
+	s.mu.Lock()
+	co.connections = s.ranged + btoi(s.headAt >= 0)
+	s.mu.Unlock()
 	return co
 }
 
@@ -646,6 +717,7 @@ func (o *op) runParallel(ctx context.Context, s *stream, consume func(ctx contex
 func (o *op) restartedAt(received int64, why *RestartError) {
 	o.restarts++
 	o.refetched += received
+	o.mirrorsRestart(why)
 	if o.c.OnRestart != nil || o.hooks.OnRestart != nil {
 		ev := o.event(received, why.Err)
 		ev.Reason = why.Reason

@@ -393,6 +393,8 @@
 //		give up on a response that does not start (headers, first byte) within DURATION (default 30s)
 //	--json
 //		print JSON instead of text
+//	--mirror URL
+//		another URL of the same archive, tried when URL fails in a way another host may not (repeatable); with --sha256, ranges come from every mirror, weighted by their rate, and the hash proves the whole
 //	--no-spool
 //		do not keep the bytes received beside --to (see above): a fetch that is killed starts over
 //	--output FILE

@@ -177,14 +177,16 @@ type fetchSummary struct {
 	Refetches int   `json:"refetches"`
 	Restarts  int   `json:"restarts"`
 	// Connections is the most connections the download had open at once.
-	Connections int     `json:"connections"`
-	Seconds     float64 `json:"seconds"`
-	Format      string  `json:"format,omitempty"`
-	Files       int     `json:"files"`
-	Dirs        int     `json:"dirs"`
-	Symlinks    int     `json:"symlinks"`
-	Hardlinks   int     `json:"hardlinks"`
-	Unpacked    int64   `json:"unpacked_bytes"`
+	Connections int `json:"connections"`
+	// Mirrors says what each URL delivered, with --mirror.
+	Mirrors   []mirrorSummary `json:"mirrors,omitempty"`
+	Seconds   float64         `json:"seconds"`
+	Format    string          `json:"format,omitempty"`
+	Files     int             `json:"files"`
+	Dirs      int             `json:"dirs"`
+	Symlinks  int             `json:"symlinks"`
+	Hardlinks int             `json:"hardlinks"`
+	Unpacked  int64           `json:"unpacked_bytes"`
 	// Dumps counts the failures recorded in DumpDir.
 	Dumps   int    `json:"dumps,omitempty"`
 	DumpDir string `json:"dump_dir,omitempty"`
@@ -306,7 +308,9 @@ func (cl *cli) fetch(ctx context.Context, ff *fetchFlags, args []string) int {
 		Logger:     slog.New(newWarnHandler(cl.stderr, cl.name)),
 		OnDecision: f.decided,
 		OnResume:   func(httpx.Event) { prog.resumed() },
-		OnRestart:  f.restarting,
+		// The bar shows how many connections are open.
+		OnConnections: func(n int) { prog.conns.Store(int32(n)) },
+		OnRestart:     f.restarting,
 	}
 	prog.run()
 	res, err := c.Do(ctx, url, f.consume, &opts)
@@ -355,7 +359,7 @@ func (f *fetcher) summary(url string, ff *fetchFlags, res httpx.Result, err erro
 		URL: redact.URL(url), Dest: ff.to, OK: err == nil,
 		Bytes: res.Bytes, BytesServed: res.BytesServed, Replayed: res.Replayed,
 		Attempts: res.Attempts, Resumes: res.Resumes, Refetches: res.Refetches, Restarts: res.Restarts,
-		Connections: res.Connections, Seconds: res.Duration.Seconds(),
+		Connections: res.Connections, Mirrors: mirrorSummaries(res.Mirrors), Seconds: res.Duration.Seconds(),
 		Format: string(f.stats.Format), Files: f.stats.Files, Dirs: f.stats.Dirs,
 		Symlinks: f.stats.Symlinks, Hardlinks: f.stats.Hardlinks, Unpacked: f.stats.Bytes,
 		DumpDir: ff.dumpDir, Decisions: res.Trail,
@@ -528,6 +532,7 @@ func (cl *cli) fetchText(s *fetchSummary) {
 	if s.Dumps > 0 {
 		fmt.Fprintf(cl.stdout, "%s recorded in %s\n", plural(s.Dumps, "failure"), s.DumpDir)
 	}
+	cl.mirrorsText(s.Mirrors)
 }
 
 // fetchHTTPClient builds fetch's HTTP client: the same settings as

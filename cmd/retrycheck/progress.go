@@ -42,7 +42,8 @@ type progress struct {
 	every time.Duration // between reports
 	now   func() time.Time
 
-	n atomic.Int64 // bytes delivered in the current pass
+	n     atomic.Int64 // bytes delivered in the current pass
+	conns atomic.Int32 // connections open, when more than one
 
 	mu        sync.Mutex // guards what follows and writes to w
 	start     time.Time
@@ -218,6 +219,9 @@ func (p *progress) status(now time.Time) string {
 	}
 	fmt.Fprintf(&b, ", %s/s", formatBytes(int64(p.rate(now))))
 	fmt.Fprintf(&b, ", %s, %s", plural(p.resumes, "resume"), plural(p.restarts, "restart"))
+	if c := p.conns.Load(); c > 1 {
+		fmt.Fprintf(&b, ", %d connections", c)
+	}
 	return b.String()
 }
 
@@ -235,6 +239,11 @@ func (p *progress) barLine(now time.Time) string {
 	if p.resumes > 0 {
 		counts = plural(p.resumes, "resume")
 	}
+	// Connections, when more than one: "x4" beside the rate they make.
+	conns := ""
+	if c := p.conns.Load(); c > 1 {
+		conns = fmt.Sprintf("x%d", min(c, 99))
+	}
 	if p.restarts > 0 {
 		counts = strings.TrimLeft(counts+"  "+plural(p.restarts, "restart"), " ")
 	}
@@ -244,11 +253,14 @@ func (p *progress) barLine(now time.Time) string {
 	if p.total > 0 {
 		line = fmt.Sprintf("%d%%  %s/%s  %s/s", percent(n, p.total), formatBytes(n), formatBytes(p.total), formatBytes(int64(rate)))
 	}
+	if conns != "" {
+		line += " " + conns
+	}
 	if counts != "" {
 		line += "  " + counts
 	}
-	tail := fmt.Sprintf(" %3d%%  %*s/%s  %*s/s  %-*s", percent(n, p.total),
-		bytesWidth, formatBytes(n), formatBytes(p.total), bytesWidth, formatBytes(int64(rate)), countsWidth, counts)
+	tail := fmt.Sprintf(" %3d%%  %*s/%s  %*s/s %-*s  %-*s", percent(n, p.total),
+		bytesWidth, formatBytes(n), formatBytes(p.total), bytesWidth, formatBytes(int64(rate)), connsWidth, conns, countsWidth, counts)
 	// Leave the last column free: writing into it wraps some terminals.
 	cells := p.width - 1 - len(tail) - 2
 	if cells < 10 || p.total <= 0 {
@@ -259,10 +271,11 @@ func (p *progress) barLine(now time.Time) string {
 	return "[" + bar + "]" + tail
 }
 
-// The widths of the bar's fields: the longest formatBytes writes, and the
-// counts of up to 99 resumes and 9 restarts.
+// The widths of the bar's fields: the longest formatBytes writes, up to
+// 99 connections, and the counts of up to 99 resumes and 9 restarts.
 const (
 	bytesWidth  = len("1023.9 MiB")
+	connsWidth  = len("x99")
 	countsWidth = len("99 resumes  9 restarts")
 )
 

@@ -99,14 +99,17 @@ func TestProgressBar(t *testing.T) {
 		width           int
 		total, n        int64
 		resumes, resets int
+		conns           int32
 		want            string
 	}{
 		{name: "start", width: 100, total: 100 << 20, n: 0,
-			want: "[................................]   0%         0 B/100.0 MiB         0 B/s                        "},
+			want: "[............................]   0%         0 B/100.0 MiB         0 B/s                            "},
 		{name: "middle", width: 100, total: 100 << 20, n: 50 << 20, resumes: 1,
-			want: "[################................]  50%    50.0 MiB/100.0 MiB    50.0 MiB/s  1 resume              "},
+			want: "[##############..............]  50%    50.0 MiB/100.0 MiB    50.0 MiB/s      1 resume              "},
 		{name: "done", width: 100, total: 1 << 20, n: 1 << 20, resumes: 2, resets: 1,
-			want: "[##################################] 100%     1.0 MiB/1.0 MiB     1.0 MiB/s  2 resumes  1 restart  "},
+			want: "[##############################] 100%     1.0 MiB/1.0 MiB     1.0 MiB/s      2 resumes  1 restart  "},
+		{name: "connections", width: 100, total: 100 << 20, n: 50 << 20, resumes: 12, resets: 1, conns: 8,
+			want: "[##############..............]  50%    50.0 MiB/100.0 MiB    50.0 MiB/s x8   12 resumes  1 restart "},
 		{name: "unknown length", width: 60, total: -1, n: 5 << 10,
 			want: "5.0 KiB  5.0 KiB/s"},
 		{name: "too narrow for a bar", width: 60, total: 100 << 20, n: 50 << 20, resumes: 1,
@@ -120,6 +123,7 @@ func TestProgressBar(t *testing.T) {
 			c.advance(time.Second)
 			p.n.Add(tt.n)
 			p.resumes, p.restarts = tt.resumes, tt.resets
+			p.conns.Store(tt.conns)
 			got := p.barLine(c.now())
 			assert.Equal(t, tt.want, got)
 			assert.LessOrEqual(t, len(got), tt.width-1, "the last column stays free")

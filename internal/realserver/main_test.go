@@ -277,13 +277,19 @@ func (l *lab) requests() int {
 
 // summary is retrycheck fetch's --json summary.
 type summary struct {
-	OK          bool   `json:"ok"`
-	Bytes       int64  `json:"bytes"`
-	BytesServed int64  `json:"bytes_served"`
-	Attempts    int    `json:"attempts"`
-	Resumes     int    `json:"resumes"`
-	Refetches   int    `json:"refetches"`
-	Restarts    int    `json:"restarts"`
+	OK          bool  `json:"ok"`
+	Bytes       int64 `json:"bytes"`
+	BytesServed int64 `json:"bytes_served"`
+	Attempts    int   `json:"attempts"`
+	Resumes     int   `json:"resumes"`
+	Refetches   int   `json:"refetches"`
+	Restarts    int   `json:"restarts"`
+	Replayed    int64 `json:"replayed"`
+	Mirrors     []struct {
+		URL     string `json:"url"`
+		Bytes   int64  `json:"bytes"`
+		Dropped bool   `json:"dropped"`
+	} `json:"mirrors"`
 	Connections int    `json:"connections"`
 	Files       int    `json:"files"`
 	Error       string `json:"error"`

@@ -1,6 +1,7 @@
 package realserver_test
 
 import (
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -95,4 +96,46 @@ func TestParallelCaddyH2(t *testing.T) {
 		}
 	}
 	assert.Equal(t, len(reqs)-1, ranged, "one request for the whole, the rest ranges")
+}
+
+// TestMirrorsRealServers: nginx and Caddy serve the same archive, each
+// with its own ETag. With --sha256, the ranges come from both, each
+// checked against its own server's validator, and the hash proves the
+// whole; with a 404 from the URL given (the file is not there), the
+// fetch moves to the mirror.
+func TestMirrorsRealServers(t *testing.T) {
+	t.Parallel()
+	l := newLab(t, "nginx", "caddy")
+	fx := load(t, big)
+	path := l.serve(fx, "big.tar.gz")
+	caddy, err := realserver.StartCaddy(l.ctx, l.ns, realserver.CaddyConfig{Root: l.www})
+	require.NoError(t, err)
+	t.Cleanup(func() { caddy.Close() })
+	l.nginx(realserver.NginxConfig{LimitRate: "4m"})
+
+	t.Run("spread", func(t *testing.T) {
+		dest := l.dest()
+		f := l.fetch(l.srv.URL+path, dest, "--connections", "4", "--sha256", fx.sha256,
+			"--mirror", caddy.URL+path, "--ca", caddy.CAFile)
+		l.exact(f, fx, dest)
+		require.Len(t, f.sum.Mirrors, 2)
+		assert.Positive(t, f.sum.Mirrors[0].Bytes, "nginx served part")
+		assert.Positive(t, f.sum.Mirrors[1].Bytes, "Caddy served part")
+		assert.Zero(t, f.sum.Restarts)
+		reqs := l.logged(1)
+		for _, r := range reqs[1:] {
+			assert.Equal(t, 206, r.Status)
+		}
+		require.NoError(t, os.RemoveAll(dest))
+	})
+	t.Run("404 moves on", func(t *testing.T) {
+		dest := l.dest()
+		f := l.fetch(l.srv.URL+"/not-here.tar.gz", dest, "--connections", "1",
+			"--mirror", caddy.URL+path, "--ca", caddy.CAFile)
+		l.exact(f, fx, dest)
+		require.Len(t, f.sum.Mirrors, 2)
+		assert.True(t, f.sum.Mirrors[0].Dropped, "a 404 will not go away: dropped")
+		assert.Equal(t, fx.size, f.sum.Mirrors[1].Bytes)
+		assert.Contains(t, f.stderr.String(), "rule next-mirror")
+	})
 }

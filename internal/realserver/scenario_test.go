@@ -310,3 +310,43 @@ func TestBlackHole(t *testing.T) {
 	assert.GreaterOrEqual(t, wire, fx.size)
 	assert.LessOrEqual(t, wire, fx.size+inFlight+1<<20, "the server retransmits into the hole until it gives up")
 }
+
+// TestKilledAndRunAgain: the process is killed (kill -9, no chance to
+// clean up) half-way; run again with the same URL and --to, it continues
+// from the bytes its spool kept beside --to, and the tree is exact. The
+// server sends the archive once, plus what the spool had not yet synced
+// when the process died (at most 2 MiB, httpx's sync interval) and what
+// was in flight.
+func TestKilledAndRunAgain(t *testing.T) {
+	t.Parallel()
+	l := newLab(t, "nginx")
+	fx := load(t, big)
+	path := l.serve(fx, "big.tar.gz")
+	// Slow enough to kill half-way: 8 MB/s.
+	l.nginx(realserver.NginxConfig{LimitRate: "8m"})
+	dest := l.dest()
+	first := l.startFetch(l.srv.URL+path, dest, single...)
+	l.waitWire(fx.size/2, first)
+	require.NoError(t, first.cmd.Process.Kill(), "kill -9, by its own pid")
+	<-first.done
+	cut := l.wireBytes()
+	assert.NoDirExists(t, dest, "nothing at --to after the kill")
+	left := entries(t, filepath.Dir(dest))
+	assert.Contains(t, left, ".tree.faultline-spool", "the spool is kept for the next run")
+
+	again := l.fetch(l.srv.URL+path, dest, single...)
+	l.exact(again, fx, dest)
+	assert.Equal(t, 1, again.sum.Attempts, "the second run needs one request")
+	assert.Greater(t, again.sum.Replayed, fx.size/4, "it replays what the first run kept")
+
+	reqs := l.logged(2)
+	require.Len(t, reqs, 2)
+	assert.Empty(t, reqs[0].Range)
+	resumedRanges(t, reqs)
+	from, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(reqs[1].Range, "bytes="), "-"), 10, 64)
+	assert.Equal(t, again.sum.Replayed, from, "the second run asks for what the spool did not hold")
+	assert.GreaterOrEqual(t, from, cut-2<<20-inFlight, "the spool lost at most what was not yet synced")
+
+	wire := l.wireBytes()
+	assert.LessOrEqual(t, wire, fx.size+2<<20+inFlight, "the archive once, plus the unsynced tail and what was in flight")
+}
