@@ -104,25 +104,42 @@ func New(opts ...Option) (*Observer, error) {
 	for _, m := range []string{"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"} {
 		o.methods[m] = metric.WithAttributes(semconv.HTTPRequestMethodKey.String(m))
 	}
-	var err, e error
-	o.decisions, e = meter.Int64Counter(MetricDecisions, metric.WithUnit("{decision}"),
-		metric.WithDescription("Decisions about failed attempts, by action and kind of failure."))
-	err = errors.Join(err, e)
-	o.resumes, e = meter.Int64Counter(MetricResumes, metric.WithUnit("{resume}"),
-		metric.WithDescription("Downloads continued with a ranged request where they stopped."))
-	err = errors.Join(err, e)
-	o.restarts, e = meter.Int64Counter(MetricRestarts, metric.WithUnit("{restart}"),
-		metric.WithDescription("Downloads started over from the first byte."))
-	err = errors.Join(err, e)
-	o.refetched, e = meter.Int64Counter(MetricBytesRefetched, metric.WithUnit("By"),
-		metric.WithDescription("Bytes downloaded again because a download started over."))
-	err = errors.Join(err, e)
-	o.shadow, e = newShadowInstruments(meter)
-	err = errors.Join(err, e)
-	if err != nil {
-		return nil, fmt.Errorf("otelhttpx: creating instruments: %w", err)
+	ins := instruments{meter: meter}
+	o.decisions = ins.counter(MetricDecisions, "{decision}",
+		"Decisions about failed attempts, by action and kind of failure.")
+	o.resumes = ins.counter(MetricResumes, "{resume}",
+		"Downloads continued with a ranged request where they stopped.")
+	o.restarts = ins.counter(MetricRestarts, "{restart}",
+		"Downloads started over from the first byte.")
+	o.refetched = ins.counter(MetricBytesRefetched, "By",
+		"Bytes downloaded again because a download started over.")
+	o.shadow = newShadowInstruments(&ins)
+	if ins.err != nil {
+		return nil, fmt.Errorf("otelhttpx: creating instruments: %w", ins.err)
 	}
 	return o, nil
+}
+
+// instruments makes a meter's instruments, keeping every error, so that
+// New reports all that failed at once.
+type instruments struct {
+	meter metric.Meter
+	err   error
+}
+
+// counter makes a counter with unit (UCUM) and description.
+func (ins *instruments) counter(name, unit, desc string) metric.Int64Counter {
+	c, err := ins.meter.Int64Counter(name, metric.WithUnit(unit), metric.WithDescription(desc))
+	ins.err = errors.Join(ins.err, err)
+	return c
+}
+
+// observableCounter makes an observable counter with unit (UCUM) and
+// description.
+func (ins *instruments) observableCounter(name, unit, desc string) metric.Int64ObservableCounter {
+	c, err := ins.meter.Int64ObservableCounter(name, metric.WithUnit(unit), metric.WithDescription(desc))
+	ins.err = errors.Join(ins.err, err)
+	return c
 }
 
 // Observe starts the span of one operation and returns the context that

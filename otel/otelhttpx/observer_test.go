@@ -2,6 +2,7 @@ package otelhttpx_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"testing"
 	"time"
@@ -10,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/noop"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -277,4 +280,70 @@ func TestUnsampledStillCounts(t *testing.T) {
 		decisions += v
 	}
 	assert.Equal(t, int64(1), decisions)
+}
+
+// instrumentLog is a meter provider that records the unit and description
+// of each instrument made, and refuses to make those named in refuse.
+type instrumentLog struct {
+	noop.MeterProvider
+	made   map[string][2]string // name → unit, description
+	refuse map[string]bool
+}
+
+func (l *instrumentLog) Meter(string, ...metric.MeterOption) metric.Meter {
+	return instrumentMeter{log: l}
+}
+
+type instrumentMeter struct {
+	noop.Meter
+	log *instrumentLog
+}
+
+func (m instrumentMeter) made(name, unit, desc string) error {
+	m.log.made[name] = [2]string{unit, desc}
+	if m.log.refuse[name] {
+		return errors.New("refused " + name)
+	}
+	return nil
+}
+
+func (m instrumentMeter) Int64Counter(name string, opts ...metric.Int64CounterOption) (metric.Int64Counter, error) {
+	cfg := metric.NewInt64CounterConfig(opts...)
+	return noop.Int64Counter{}, m.made(name, cfg.Unit(), cfg.Description())
+}
+
+func (m instrumentMeter) Int64ObservableCounter(name string, opts ...metric.Int64ObservableCounterOption) (metric.Int64ObservableCounter, error) {
+	cfg := metric.NewInt64ObservableCounterConfig(opts...)
+	return noop.Int64ObservableCounter{}, m.made(name, cfg.Unit(), cfg.Description())
+}
+
+// TestInstruments: New makes every metric of CONVENTIONS.md with its
+// documented unit and a description, and when the meter refuses some, the
+// error names every one refused.
+func TestInstruments(t *testing.T) {
+	units := map[string]string{
+		"faultline.decisions":            "{decision}",
+		"faultline.resumes":              "{resume}",
+		"faultline.restarts":             "{restart}",
+		"faultline.bytes.refetched":      "By",
+		"faultline.shadow.disagreements": "{disagreement}",
+		"faultline.shadow.evaluations":   "{evaluation}",
+	}
+	log := &instrumentLog{made: map[string][2]string{}}
+	_, err := otelhttpx.New(otelhttpx.WithMeterProvider(log))
+	require.NoError(t, err)
+	require.Len(t, log.made, len(units))
+	for name, unit := range units {
+		assert.Equal(t, unit, log.made[name][0], name)
+		assert.NotEmpty(t, log.made[name][1], "%s has a description", name)
+	}
+
+	log = &instrumentLog{made: map[string][2]string{},
+		refuse: map[string]bool{"faultline.restarts": true, "faultline.shadow.evaluations": true}}
+	obs, err := otelhttpx.New(otelhttpx.WithMeterProvider(log))
+	assert.Nil(t, obs)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "refused faultline.restarts")
+	assert.Contains(t, err.Error(), "refused faultline.shadow.evaluations")
+	assert.Len(t, log.made, len(units), "the instruments after a refused one are still made")
 }

@@ -57,16 +57,13 @@ type shadowInstruments struct {
 	evaluations   metric.Int64ObservableCounter
 }
 
-func newShadowInstruments(meter metric.Meter) (shadowInstruments, error) {
-	var si shadowInstruments
-	var err, e error
-	si.disagreements, e = meter.Int64Counter(MetricShadowDisagreements, metric.WithUnit("{disagreement}"),
-		metric.WithDescription("Decisions on which a shadowed candidate policy disagrees with the active one."))
-	err = errors.Join(err, e)
-	si.evaluations, e = meter.Int64ObservableCounter(MetricShadowEvaluations, metric.WithUnit("{evaluation}"),
-		metric.WithDescription("Decisions a shadowed candidate policy was evaluated on (the sample)."))
-	err = errors.Join(err, e)
-	return si, err
+func newShadowInstruments(ins *instruments) shadowInstruments {
+	return shadowInstruments{
+		disagreements: ins.counter(MetricShadowDisagreements, "{disagreement}",
+			"Decisions on which a shadowed candidate policy disagrees with the active one."),
+		evaluations: ins.observableCounter(MetricShadowEvaluations, "{evaluation}",
+			"Decisions a shadowed candidate policy was evaluated on (the sample)."),
+	}
 }
 
 // ObserveShadow reports what the candidate policy of s decides
