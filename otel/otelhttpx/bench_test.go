@@ -2,7 +2,6 @@ package otelhttpx_test
 
 import (
 	"context"
-	"io"
 	"testing"
 	"time"
 
@@ -98,15 +97,11 @@ func benchServer(b *testing.B, script []faulttest.Fault) *faulttest.Server {
 }
 
 func benchClient(srv *faulttest.Server, observe func(context.Context, httpx.Operation) (context.Context, *httpx.Hooks)) *httpx.Client {
-	return &httpx.Client{HTTP: srv.Client(faulttest.HTTP1), Observe: observe,
-		Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() }}
+	return &httpx.Client{HTTP: srv.Client(faulttest.HTTP1), Observe: observe, Sleep: noWait}
 }
 
 func download(b *testing.B, c *httpx.Client, url string, resumes int) {
-	res, err := c.Do(context.Background(), url, func(ctx context.Context, r io.Reader) error {
-		_, err := io.Copy(io.Discard, r)
-		return err
-	}, nil)
+	res, err := c.Do(context.Background(), url, readAll, nil)
 	if err != nil || res.Resumes != resumes || res.Bytes != benchBody {
 		b.Fatal(res, err)
 	}

@@ -36,9 +36,11 @@ type telemetry struct {
 	obs    *otelhttpx.Observer
 }
 
-func newTelemetry(t *testing.T) *telemetry {
+// newTelemetry returns an Observer whose tracer provider is made with
+// opts, recording every span it ends.
+func newTelemetry(t *testing.T, opts ...sdktrace.TracerProviderOption) *telemetry {
 	tel := &telemetry{spans: tracetest.NewSpanRecorder(), reader: sdkmetric.NewManualReader()}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(tel.spans))
+	tp := sdktrace.NewTracerProvider(append(opts, sdktrace.WithSpanProcessor(tel.spans))...)
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(tel.reader))
 	t.Cleanup(func() {
 		tp.Shutdown(context.Background())
@@ -86,6 +88,16 @@ func attrs(kvs []attribute.KeyValue) map[attribute.Key]attribute.Value {
 
 var get = attribute.String("http.request.method", "GET")
 
+// noWait is an httpx.Client's Sleep that does not wait, so that retries
+// follow at once.
+func noWait(ctx context.Context, _ time.Duration) error { return ctx.Err() }
+
+// readAll is a consumer of httpx.Client.Do that reads the body to its end.
+func readAll(_ context.Context, r io.Reader) error {
+	_, err := io.Copy(io.Discard, r)
+	return err
+}
+
 // TestResumesTwiceThenFails follows a download that is reset twice,
 // resumes twice, and then gets a 404: the span, its events and the
 // metrics must carry the documented names and values.
@@ -100,12 +112,8 @@ func TestResumesTwiceThenFails(t *testing.T) {
 	require.NoError(t, err)
 	defer srv.Close()
 
-	c := &httpx.Client{HTTP: srv.Client(faulttest.HTTP1), Observe: tel.obs.Observe,
-		Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() }}
-	res, err := c.Do(t.Context(), srv.URL+"?X-Amz-Signature=secret", func(ctx context.Context, r io.Reader) error {
-		_, err := io.Copy(io.Discard, r)
-		return err
-	}, nil)
+	c := &httpx.Client{HTTP: srv.Client(faulttest.HTTP1), Observe: tel.obs.Observe, Sleep: noWait}
+	res, err := c.Do(t.Context(), srv.URL+"?X-Amz-Signature=secret", readAll, nil)
 	var he *httpx.Error
 	require.ErrorAs(t, err, &he)
 	require.Len(t, he.Trail, 3)
@@ -195,12 +203,8 @@ func TestRestartRefetches(t *testing.T) {
 	require.NoError(t, err)
 	defer srv.Close()
 
-	c := &httpx.Client{HTTP: srv.Client(faulttest.HTTP2), Observe: tel.obs.Observe,
-		Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() }}
-	res, err := c.Do(t.Context(), srv.URL, func(ctx context.Context, r io.Reader) error {
-		_, err := io.Copy(io.Discard, r)
-		return err
-	}, nil)
+	c := &httpx.Client{HTTP: srv.Client(faulttest.HTTP2), Observe: tel.obs.Observe, Sleep: noWait}
+	res, err := c.Do(t.Context(), srv.URL, readAll, nil)
 	require.NoError(t, err)
 	require.Equal(t, 1, res.Restarts)
 	require.Positive(t, res.BytesRefetched)
@@ -247,32 +251,18 @@ func TestSpanIsParent(t *testing.T) {
 // no span and no events, but its decisions and resumes are counted all
 // the same.
 func TestUnsampledStillCounts(t *testing.T) {
-	spans := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()), sdktrace.WithSpanProcessor(spans))
-	reader := sdkmetric.NewManualReader()
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-	t.Cleanup(func() {
-		tp.Shutdown(context.Background())
-		mp.Shutdown(context.Background())
-	})
-	obs, err := otelhttpx.New(otelhttpx.WithTracerProvider(tp), otelhttpx.WithMeterProvider(mp))
-	require.NoError(t, err)
-	tel := &telemetry{spans: spans, reader: reader, obs: obs}
+	tel := newTelemetry(t, sdktrace.WithSampler(sdktrace.NeverSample()))
 
 	srv, err := faulttest.Start(faulttest.Config{Content: make([]byte, 100_000),
 		Script: []faulttest.Fault{{Kind: faulttest.Reset, At: 30_000}}})
 	require.NoError(t, err)
 	defer srv.Close()
-	c := &httpx.Client{HTTP: srv.Client(faulttest.HTTP1), Observe: obs.Observe,
-		Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() }}
-	res, err := c.Do(t.Context(), srv.URL, func(ctx context.Context, r io.Reader) error {
-		_, err := io.Copy(io.Discard, r)
-		return err
-	}, nil)
+	c := &httpx.Client{HTTP: srv.Client(faulttest.HTTP1), Observe: tel.obs.Observe, Sleep: noWait}
+	res, err := c.Do(t.Context(), srv.URL, readAll, nil)
 	require.NoError(t, err)
 	require.Equal(t, 1, res.Resumes)
 
-	assert.Empty(t, spans.Ended(), "not sampled")
+	assert.Empty(t, tel.spans.Ended(), "not sampled")
 	sums := tel.sums(t)
 	assert.Equal(t, int64(1), sums["faultline.resumes"][set(get)])
 	var decisions int64

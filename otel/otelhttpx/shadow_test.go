@@ -2,9 +2,7 @@ package otelhttpx_test
 
 import (
 	"context"
-	"io"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -76,12 +74,8 @@ func TestShadowDisagreementMetric(t *testing.T) {
 			require.NoError(t, err)
 			defer reg.Unregister()
 
-			c := &httpx.Client{HTTP: srv.Client(proto), Policy: s, Observe: tel.obs.Observe,
-				Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() }}
-			res, err := c.Do(t.Context(), srv.URL, func(ctx context.Context, r io.Reader) error {
-				_, err := io.Copy(io.Discard, r)
-				return err
-			}, nil)
+			c := &httpx.Client{HTTP: srv.Client(proto), Policy: s, Observe: tel.obs.Observe, Sleep: noWait}
+			res, err := c.Do(t.Context(), srv.URL, readAll, nil)
 			require.NoError(t, err, "the active policy decides: resume")
 			require.Equal(t, 1, res.Resumes)
 
