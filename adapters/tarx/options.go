@@ -129,13 +129,13 @@ func (l Limits) resolved() Limits {
 	const maxInt64 = 1<<63 - 1
 	const maxInt = int(^uint(0) >> 1)
 	r := l
-	r.Entries = resolveInt(r.Entries, DefaultEntries, maxInt)
-	r.Depth = resolveInt(r.Depth, DefaultDepth, maxInt)
-	r.Name = resolveInt(r.Name, DefaultName, maxInt)
-	r.FileSize = resolveSize(r.FileSize, DefaultFileSize, maxInt64)
-	r.TotalSize = resolveSize(r.TotalSize, DefaultTotalSize, maxInt64)
-	r.Metadata = resolveSize(r.Metadata, DefaultMetadata, maxInt64)
-	r.Window = resolveSize(r.Window, DefaultWindow, maxInt64)
+	r.Entries = resolve(r.Entries, DefaultEntries, maxInt)
+	r.Depth = resolve(r.Depth, DefaultDepth, maxInt)
+	r.Name = resolve(r.Name, DefaultName, maxInt)
+	r.FileSize = resolve(r.FileSize, DefaultFileSize, maxInt64)
+	r.TotalSize = resolve(r.TotalSize, DefaultTotalSize, maxInt64)
+	r.Metadata = resolve(r.Metadata, DefaultMetadata, maxInt64)
+	r.Window = resolve(r.Window, DefaultWindow, maxInt64)
 	switch {
 	case r.Ratio == 0:
 		r.Ratio = DefaultRatio
@@ -145,17 +145,9 @@ func (l Limits) resolved() Limits {
 	return r
 }
 
-func resolveInt(v, def, none int) int {
-	switch {
-	case v == 0:
-		return def
-	case v < 0:
-		return none
-	}
-	return v
-}
-
-func resolveSize(v, def, none int64) int64 {
+// resolve returns a limit's value: def when it is zero, none when it is
+// negative.
+func resolve[T int | int64](v, def, none T) T {
 	switch {
 	case v == 0:
 		return def

@@ -28,17 +28,7 @@ func forceRemoveAll(path string) error {
 // names, however deep the tree was. Directories are made writable and
 // searchable (0700) before they are read, which their owner may always do.
 func flattenRemove(top string) error {
-	fi, err := os.Lstat(top)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if !fi.IsDir() {
-		return os.Remove(top)
-	}
-	if err := os.Chmod(top, 0o700); err != nil {
+	if dir, err := removeUnlessDir(top); !dir || err != nil {
 		return err
 	}
 	seq := 0
@@ -63,17 +53,7 @@ func flattenRemove(top string) error {
 // directory has its files unlinked and its subdirectories moved into top,
 // and is then removed.
 func emptyInto(p, top string, seq *int) error {
-	fi, err := os.Lstat(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if !fi.IsDir() {
-		return os.Remove(p)
-	}
-	if err := os.Chmod(p, 0o700); err != nil {
+	if dir, err := removeUnlessDir(p); !dir || err != nil {
 		return err
 	}
 	for {
@@ -107,6 +87,23 @@ func emptyInto(p, top string, seq *int) error {
 			}
 		}
 	}
+}
+
+// removeUnlessDir removes p unless it is a directory, which it makes
+// readable, writable and searchable (0700) so that it can be emptied, and
+// reports that it is one. A p that is already gone is not an error.
+func removeUnlessDir(p string) (isDir bool, err error) {
+	fi, err := os.Lstat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if !fi.IsDir() {
+		return false, os.Remove(p)
+	}
+	return true, os.Chmod(p, 0o700)
 }
 
 // freeName returns a name in top that does not exist yet.

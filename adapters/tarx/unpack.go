@@ -158,15 +158,7 @@ func (u *unpacker) run(r io.Reader, dec decoders) error {
 	if err := d.Close(); err != nil {
 		return u.fail("verifying", "", err)
 	}
-	if err := u.finishDirs(); err != nil {
-		return err
-	}
-	if u.sync {
-		if err := u.syncDirs(); err != nil {
-			return u.fail("syncing", "", err)
-		}
-	}
-	return nil
+	return u.finishTree()
 }
 
 // entries unpacks every entry up to the end-of-archive marker.
@@ -624,6 +616,20 @@ func (u *unpacker) hardlink(name string, hdr *tar.Header) error {
 		return err
 	}
 	u.stats.Hardlinks++
+	return nil
+}
+
+// finishTree ends a tar's or a zip's unpacking: it applies the directories'
+// modes and times and, when asked to, syncs every directory made.
+func (u *unpacker) finishTree() error {
+	if err := u.finishDirs(); err != nil {
+		return err
+	}
+	if u.sync {
+		if err := u.syncDirs(); err != nil {
+			return u.fail("syncing", "", err)
+		}
+	}
 	return nil
 }
 

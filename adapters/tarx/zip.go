@@ -105,15 +105,7 @@ func (u *unpacker) unzip(br *bufio.Reader) (err error) {
 	if err := z.directory(); err != nil {
 		return err
 	}
-	if err := u.finishDirs(); err != nil {
-		return err
-	}
-	if u.sync {
-		if err := u.syncDirs(); err != nil {
-			return u.fail("syncing", "", err)
-		}
-	}
-	return nil
+	return u.finishTree()
 }
 
 func (z *zipReader) headerOp() string {
