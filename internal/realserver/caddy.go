@@ -41,30 +41,14 @@ func StartCaddy(ctx context.Context, ns *Namespace, cfg CaddyConfig) (*Server, e
 	if err != nil {
 		return nil, err
 	}
-	dir, cleanup, err := serverDir(cfg.Dir)
+	s, err := newServer("https", cfg.Port, cfg.Dir)
 	if err != nil {
 		return nil, err
 	}
-	storage := filepath.Join(dir, "storage")
-	s := &Server{
-		URL:       "https://127.0.0.1:" + strconv.Itoa(cfg.Port),
-		Port:      cfg.Port,
-		CAFile:    filepath.Join(storage, "pki", "authorities", "local", "root.crt"),
-		AccessLog: filepath.Join(dir, "access.log"),
-		Dir:       dir,
-	}
-	conf := filepath.Join(dir, "Caddyfile")
-	if err := os.WriteFile(conf, []byte(caddyfile(storage, root, s.AccessLog, cfg.Port)), 0o644); err != nil {
-		cleanup()
-		return nil, err
-	}
-	home := filepath.Join(dir, "home")
+	storage := filepath.Join(s.Dir, "storage")
+	s.CAFile = filepath.Join(storage, "pki", "authorities", "local", "root.crt")
+	home := filepath.Join(s.Dir, "home")
 	env := []string{"HOME=" + home, "XDG_DATA_HOME=" + filepath.Join(home, "data"), "XDG_CONFIG_HOME=" + filepath.Join(home, "config")}
-	if err := s.start(ctx, ns, "caddy", env, "run", "--adapter", "caddyfile", "--config", conf); err != nil {
-		cleanup()
-		return nil, err
-	}
-	s.cleanup = cleanup
 	probe := func(ctx context.Context) error {
 		pem, err := os.ReadFile(s.CAFile)
 		if err != nil {
@@ -76,8 +60,10 @@ func StartCaddy(ctx context.Context, ns *Namespace, cfg CaddyConfig) (*Server, e
 		}
 		return s.probeTLS(ctx, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", NextProtos: []string{"h2"}})
 	}
-	if err := s.waitReady(ctx, probe); err != nil {
-		s.Close()
+	conf := filepath.Join(s.Dir, "Caddyfile")
+	err = s.launch(ctx, ns, conf, caddyfile(storage, root, s.AccessLog, cfg.Port), probe,
+		"caddy", env, "run", "--adapter", "caddyfile", "--config", conf)
+	if err != nil {
 		return nil, err
 	}
 	return s, nil

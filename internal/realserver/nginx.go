@@ -3,7 +3,6 @@ package realserver
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -23,7 +22,7 @@ type NginxConfig struct {
 	// whole 200, and Accept-Ranges is not sent.
 	NoRanges bool
 	// Dir holds the configuration, logs and temporary files; it must
-	// exist. Empty makes a scratch directory that Stop removes.
+	// exist. Empty makes a scratch directory that Close removes.
 	Dir string
 }
 
@@ -38,31 +37,16 @@ func StartNginx(ctx context.Context, ns *Namespace, cfg NginxConfig) (*Server, e
 	if err != nil {
 		return nil, err
 	}
-	dir, cleanup, err := serverDir(cfg.Dir)
+	s, err := newServer("http", cfg.Port, cfg.Dir)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{
-		URL:       "http://127.0.0.1:" + strconv.Itoa(cfg.Port),
-		Port:      cfg.Port,
-		AccessLog: filepath.Join(dir, "access.log"),
-		Dir:       dir,
-	}
-	conf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(conf, []byte(nginxConf(dir, root, cfg)), 0o644); err != nil {
-		cleanup()
+	s.errorLog = filepath.Join(s.Dir, "error.log")
+	conf := filepath.Join(s.Dir, "nginx.conf")
+	err = s.launch(ctx, ns, conf, nginxConf(s.Dir, root, cfg), s.probeTCP,
+		"nginx", nil, "-e", s.errorLog, "-p", s.Dir+"/", "-c", conf)
+	if err != nil {
 		return nil, err
-	}
-	errorLog := filepath.Join(dir, "error.log")
-	if err := s.start(ctx, ns, "nginx", nil, "-e", errorLog, "-p", dir+"/", "-c", conf); err != nil {
-		cleanup()
-		return nil, err
-	}
-	s.cleanup = cleanup
-	if err := s.waitReady(ctx, s.probeTCP); err != nil {
-		log, _ := os.ReadFile(errorLog)
-		s.Stop()
-		return nil, fmt.Errorf("%w\nerror.log:\n%s", err, log)
 	}
 	return s, nil
 }
@@ -99,17 +83,4 @@ http {
 	}
 	b.WriteString("\t}\n}\n")
 	return b.String()
-}
-
-// serverDir returns dir, or a new scratch directory and the function that
-// removes it.
-func serverDir(dir string) (string, func(), error) {
-	if dir != "" {
-		return dir, func() {}, nil
-	}
-	d, err := MkdirScratch()
-	if err != nil {
-		return "", nil, err
-	}
-	return d, func() { os.RemoveAll(d) }, nil
 }

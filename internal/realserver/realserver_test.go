@@ -344,3 +344,41 @@ func TestNeedSkipsLoudly(t *testing.T) {
 		assert.Contains(t, string(out), "faultline-no-such-server")
 	}
 }
+
+// TestStartFailureLeavesNothing: a server that cannot serve (its port is
+// out of range, so it exits at once) fails to start, saying why, and the
+// scratch directory made for it is gone. Not parallel: the test counts
+// this process's scratch directories.
+func TestStartFailureLeavesNothing(t *testing.T) {
+	scratch := func() []string {
+		var dirs []string
+		for _, base := range []string{os.TempDir(), "/dev/shm"} {
+			m, err := filepath.Glob(filepath.Join(base, realserver.Prefix+strconv.Itoa(os.Getpid())+"-*"))
+			require.NoError(t, err)
+			dirs = append(dirs, m...)
+		}
+		return dirs
+	}
+	const port = 70000
+	for _, server := range []string{"nginx", "caddy"} {
+		t.Run(server, func(t *testing.T) {
+			l := newLab(t, server)
+			before := scratch()
+			var s *realserver.Server
+			var err error
+			switch server {
+			case "nginx":
+				s, err = realserver.StartNginx(l.ctx, l.ns, realserver.NginxConfig{Root: l.www, Port: port})
+			case "caddy":
+				s, err = realserver.StartCaddy(l.ctx, l.ns, realserver.CaddyConfig{Root: l.www, Port: port})
+			}
+			if s != nil {
+				s.Close()
+			}
+			require.Error(t, err)
+			t.Logf("%v", err)
+			assert.Contains(t, err.Error(), strconv.Itoa(port), "the error quotes the server's complaint")
+			assert.Equal(t, before, scratch(), "no scratch directory left")
+		})
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -44,9 +45,67 @@ type Server struct {
 
 	stopOnce sync.Once
 	cleanup  func() // removes Dir when the package made it
+	// errorLog is the file the server writes its errors to when not to
+	// its output, quoted when it fails to start.
+	errorLog string
 }
 
-// start starts the server process and waits until ready says it serves.
+// newServer returns the Server that is to serve scheme on 127.0.0.1:port,
+// its files in dir, or in a new scratch directory that Close removes.
+func newServer(scheme string, port int, dir string) (*Server, error) {
+	dir, cleanup, err := serverDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &Server{
+		URL:       scheme + "://127.0.0.1:" + strconv.Itoa(port),
+		Port:      port,
+		AccessLog: filepath.Join(dir, "access.log"),
+		Dir:       dir,
+		cleanup:   cleanup,
+	}, nil
+}
+
+// serverDir returns dir, or a new scratch directory and the function that
+// removes it.
+func serverDir(dir string) (string, func(), error) {
+	if dir != "" {
+		return dir, func() {}, nil
+	}
+	d, err := MkdirScratch()
+	if err != nil {
+		return "", nil, err
+	}
+	return d, func() { os.RemoveAll(d) }, nil
+}
+
+// launch writes config to the file conf, starts the server process (name
+// with env and arg) and waits until probe says it serves. When it does
+// not, launch stops the process and removes a scratch directory; an error
+// while waiting quotes the error log.
+func (s *Server) launch(ctx context.Context, ns *Namespace, conf, config string, probe func(context.Context) error, name string, env []string, arg ...string) (err error) {
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if err := os.WriteFile(conf, []byte(config), 0o644); err != nil {
+		return err
+	}
+	if err := s.start(ctx, ns, name, env, arg...); err != nil {
+		return err
+	}
+	if err := s.waitReady(ctx, probe); err != nil {
+		if s.errorLog == "" {
+			return err
+		}
+		log, _ := os.ReadFile(s.errorLog)
+		return fmt.Errorf("%w\nerror.log:\n%s", err, log)
+	}
+	return nil
+}
+
+// start starts the server process.
 func (s *Server) start(ctx context.Context, ns *Namespace, name string, env []string, arg ...string) error {
 	s.name, s.ns = name, ns
 	s.cmd = ns.Command(context.Background(), name, arg...)
