@@ -33,8 +33,8 @@ func parseForm(tc *textChain, s string, parent, depth int, via Via, caps textCap
 		parseGo(tc, line, parent, depth, via, caps)
 		return
 	}
-	lines, marked := logLines(s)
-	parseLinesForm(tc, lines, marked, false, parent, depth, via, caps)
+	lines, marked, warned := logLines(s)
+	parseLinesForm(tc, lines, marked, warned, false, parent, depth, via, caps)
 }
 
 // maxErrorLines is how many lines a text may have and still be read as
@@ -43,13 +43,13 @@ func parseForm(tc *textChain, s string, parent, depth int, via Via, caps textCap
 const maxErrorLines = 40
 
 // parseLinesForm parses lines already freed of their log prefixes;
-// marked says which had an error level, and selected that they are the
-// block parseLog chose.
-func parseLinesForm(tc *textChain, lines []string, marked []bool, selected bool, parent, depth int, via Via, caps textCaps) {
+// marked says which had an error level, warned which a lesser one (nil
+// when selected), and selected that they are the block parseLog chose.
+func parseLinesForm(tc *textChain, lines []string, marked, warned []bool, selected bool, parent, depth int, via Via, caps textCaps) {
 	s := strings.Join(lines, "\n")
 	switch {
 	case !selected && len(lines) > maxErrorLines && !isMultierrorHeader(strings.TrimSpace(lines[0])):
-		parseLog(tc, lines, marked, parent, depth, via, caps)
+		parseLog(tc, lines, marked, warned, parent, depth, via, caps)
 	case strings.Contains(s, "Traceback (most recent call last):"):
 		parsePython(tc, lines, parent, depth, via, caps)
 	case isNodeError(lines):
@@ -59,26 +59,42 @@ func parseLinesForm(tc *textChain, lines []string, marked []bool, selected bool,
 	case isErrorList(lines, marked) || selected:
 		parseLines(tc, s, parent, depth, via, caps)
 	default:
-		parseLog(tc, lines, marked, parent, depth, via, caps)
+		parseLog(tc, lines, marked, warned, parent, depth, via, caps)
 	}
 }
 
 // logLines splits s into lines without their log prefixes, and reports
-// for each whether its prefix gave it an error level.
-func logLines(s string) ([]string, []bool) {
+// for each whether its prefix gave it an error level (marked), or a
+// warning's or lesser one (warned, as do Rust tools' "warning:" and
+// "info:", which stay in the line).
+func logLines(s string) (lines []string, marked, warned []bool) {
 	raw := strings.Split(s, "\n")
-	marked := make([]bool, len(raw))
+	marked, warned = make([]bool, len(raw)), make([]bool, len(raw))
 	for i, line := range raw {
 		stripped := stripLogPrefix(line)
+		warned[i] = isLogLine(strings.TrimSpace(stripped))
 		if stripped != line {
-			marked[i] = errorLevel(line[:len(line)-len(stripped)])
+			prefix := line[:len(line)-len(stripped)]
+			marked[i] = errorLevel(prefix)
+			warned[i] = warned[i] || !marked[i] && lesserLevel(prefix)
 			if m, ok := logfmtError(stripped); ok {
 				stripped = m
 			}
 			raw[i] = strings.TrimRight(stripped, " \t")
 		}
 	}
-	return raw, marked
+	return raw, marked, warned
+}
+
+// lesserLevel reports whether a log prefix says the line is a warning,
+// a notice or less.
+func lesserLevel(prefix string) bool {
+	for _, w := range [...]string{"WARN", "warn", "INFO", "info", "NOTICE", "DEBUG", "TRACE"} {
+		if strings.Contains(prefix, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // errorLevel reports whether a log prefix says the line is an error.
@@ -155,25 +171,67 @@ func isContinuation(line string) bool {
 // maxLogBlock bounds the lines of a log's error block that are parsed.
 const maxLogBlock = 512
 
+// maxLogCandidates bounds how many blocks of a log parseLog tries, from
+// the last, before it settles for the last one.
+const maxLogCandidates = 4
+
 // parseLog finds the error in a log — the last run of lines that mark
 // an error, with the lines that continue it — and parses that block as a
 // text of its own. Tools print the failure that ended them last; the
-// warnings and retries before it are history. A log with no such line is
-// read as a list of its last lines.
-func parseLog(tc *textChain, lines []string, marked []bool, parent, depth int, via Via, caps textCaps) {
+// warnings and retries before it are history. But when nothing in that
+// block is recognised and a block before it is, the earlier one is the
+// error and the last is advice about it, as curl prints after "curl:
+// (60) SSL certificate problem" ("curl failed to verify the legitimacy of
+// the server…"). A log with no error line is read as a list of its last
+// lines.
+func parseLog(tc *textChain, lines []string, marked, warned []bool, parent, depth int, via Via, caps textCaps) {
+	first, firstEnd, ok := logBlock(lines, marked, len(lines))
+	if !ok {
+		from := max(0, len(lines)-DefaultMaxWidth)
+		parseLines(tc, strings.Join(lines[from:], "\n"), parent, depth, via, caps)
+		return
+	}
+	n, recognised, truncated := len(tc.layers), tc.recognised, tc.truncated
+	start, end := first, firstEnd
+	for range maxLogCandidates {
+		if start != first && warned[start] {
+			// A warning is history, whatever it names: "warning: spurious
+			// network error" before a failure nothing recognises.
+			if start, end, ok = logBlock(lines, marked, start); !ok {
+				break
+			}
+			continue
+		}
+		tc.recognised = false
+		parseLogBlock(tc, lines[start:end], marked[start:end], parent, depth, via, caps)
+		if tc.recognised {
+			tc.recognised = true
+			return
+		}
+		tc.layers, tc.truncated = tc.layers[:n], truncated
+		if start, end, ok = logBlock(lines, marked, start); !ok {
+			break
+		}
+	}
+	tc.recognised = recognised
+	parseLogBlock(tc, lines[first:firstEnd], marked[first:firstEnd], parent, depth, via, caps)
+}
+
+// logBlock finds the last error block that ends before line before: its
+// first line and the line after its last, without blank lines at either
+// end.
+func logBlock(lines []string, marked []bool, before int) (start, end int, ok bool) {
 	last := -1
-	for i := len(lines) - 1; i >= 0; i-- {
+	for i := before - 1; i >= 0; i-- {
 		if l := strings.TrimSpace(lines[i]); l != "" && (marked[i] || !isContinuation(lines[i]) && looksLikeError(l)) {
 			last = i
 			break
 		}
 	}
 	if last < 0 {
-		from := max(0, len(lines)-DefaultMaxWidth)
-		parseLines(tc, strings.Join(lines[from:], "\n"), parent, depth, via, caps)
-		return
+		return 0, 0, false
 	}
-	start := last
+	start = last
 	for start > 0 {
 		prev := lines[start-1]
 		p := strings.TrimSpace(prev)
@@ -189,9 +247,9 @@ func parseLog(tc *textChain, lines []string, marked []bool, parent, depth int, v
 		start--
 	}
 found:
-	end := last + 1
-	for end < len(lines) && (isContinuation(lines[end]) || marked[end] ||
-		strings.TrimSpace(lines[end]) == "" && end+1 < len(lines) && isContinuation(lines[end+1])) {
+	end = last + 1
+	for end < before && (isContinuation(lines[end]) || marked[end] ||
+		strings.TrimSpace(lines[end]) == "" && end+1 < before && isContinuation(lines[end+1])) {
 		end++
 	}
 	if end-start > maxLogBlock {
@@ -200,15 +258,16 @@ found:
 	for start < end && strings.TrimSpace(lines[start]) == "" {
 		start++
 	}
-	if start >= end {
+	return start, end, start < end
+}
+
+// parseLogBlock parses the error block of a log.
+func parseLogBlock(tc *textChain, lines []string, marked []bool, parent, depth int, via Via, caps textCaps) {
+	if len(lines) == 1 {
+		parseGo(tc, strings.TrimSpace(lines[0]), parent, depth, via, caps)
 		return
 	}
-	switch {
-	case end-start == 1:
-		parseGo(tc, strings.TrimSpace(lines[start]), parent, depth, via, caps)
-	default:
-		parseLinesForm(tc, lines[start:end], marked[start:end], true, parent, depth, via, caps)
-	}
+	parseLinesForm(tc, lines, marked, nil, true, parent, depth, via, caps)
 }
 
 // maxMessageLines bounds the lines of one exception's message.

@@ -107,6 +107,17 @@ func TestForms(t *testing.T) {
 		{"bracketed curl code is no tag", "[28] Timeout was reached", func(t *testing.T, c chain.Chain) {
 			assert.Equal(t, "timeout", c.Layers[0].Attrs.Kind)
 		}},
+		{"advice after the error: the recognised block before it is the error", "curl: (60) SSL certificate problem: self-signed certificate\nMore details here: https://curl.se/docs/sslcerts.html\n\ncurl failed to verify the legitimacy of the server and therefore could not\nestablish a secure connection to it.\n", func(t *testing.T, c chain.Chain) {
+			assert.Equal(t, "curl: (60) SSL certificate problem: self-signed certificate", c.Layers[0].Message)
+			assert.True(t, hasAttr(c, func(a chain.Attrs) bool { return a.Kind == "certificate" }), "%+v", c.Layers)
+		}},
+		{"a recognised warning before an unrecognised error stays history", "warning: spurious network error (2 tries remaining): [56] Recv failure: Connection reset by peer\nUpdating crates.io index\nerror: no matching package named `nosuch` found\nlocation searched: registry `crates-io`\n", func(t *testing.T, c chain.Chain) {
+			assert.Equal(t, "error: no matching package named `nosuch` found", c.Layers[0].Message)
+			assert.False(t, hasAttr(c, func(a chain.Attrs) bool { return a.ErrnoName != "" || a.Kind != "" }), "%+v", c.Layers)
+		}},
+		{"a warning by its level, too", "2024-05-01T10:00:00Z WARN retrying: read: connection reset by peer\n2024-05-01T10:00:01Z INFO reading the package index\n2024-05-01T10:00:01Z ERROR the package index lists no such version\n", func(t *testing.T, c chain.Chain) {
+			assert.Equal(t, "the package index lists no such version", c.Layers[0].Message)
+		}},
 		{"UTF-16 text is cleaned, not parsed as is", "e\x00r\x00r\x00", func(t *testing.T, c chain.Chain) {
 			assert.Equal(t, "err", c.Layers[0].Message)
 		}},
