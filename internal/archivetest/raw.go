@@ -8,10 +8,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
-	"github.com/ulikunitz/xz"
 )
 
 // Some attacks need bytes archive/tar will not write (sparse headers) or
@@ -164,47 +160,20 @@ func SparseFile(f SparseFormat, name string, size int64, regions []Region) []byt
 // Compress compresses raw tar bytes in format f (Tar returns them as
 // they are).
 func Compress(f Format, raw []byte) ([]byte, error) {
-	var buf bytes.Buffer
-	switch f {
-	case Tar:
+	if f == Tar {
 		return raw, nil
-	case Gzip, GzipStored:
-		level := gzip.DefaultCompression
-		if f == GzipStored {
-			level = gzip.NoCompression
-		}
-		zw, err := gzip.NewWriterLevel(&buf, level)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := zw.Write(raw); err != nil {
-			return nil, err
-		}
-		err = zw.Close()
-		return buf.Bytes(), err
-	case Xz:
-		zw, err := xz.WriterConfig{CheckSum: xz.CRC64}.NewWriter(&buf)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := zw.Write(raw); err != nil {
-			return nil, err
-		}
-		err = zw.Close()
-		return buf.Bytes(), err
-	case Zstd:
-		zw, err := zstd.NewWriter(&buf, zstd.WithEncoderConcurrency(1), zstd.WithEncoderCRC(true))
-		if err != nil {
-			return nil, err
-		}
-		if _, err := zw.Write(raw); err != nil {
-			zw.Close()
-			return nil, err
-		}
-		err = zw.Close()
-		return buf.Bytes(), err
 	}
-	return nil, fmt.Errorf("archivetest: cannot compress as %q", f)
+	var buf bytes.Buffer
+	zw, err := compressor(&buf, f)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := zw.Write(raw); err != nil {
+		zw.Close()
+		return nil, err
+	}
+	err = zw.Close()
+	return buf.Bytes(), err
 }
 
 // Frames compresses each part separately, as consecutive gzip members or

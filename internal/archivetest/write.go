@@ -65,47 +65,44 @@ func Write(w io.Writer, f Format, entries []Entry) error {
 	switch f {
 	case Tar:
 		return writeTar(w, entries)
-	case Gzip, GzipStored:
-		level := gzip.DefaultCompression
-		if f == GzipStored {
-			level = gzip.NoCompression
-		}
-		zw, err := gzip.NewWriterLevel(w, level)
-		if err != nil {
-			return err
-		}
-		if err := writeTar(zw, entries); err != nil {
-			return err
-		}
-		return zw.Close()
-	case Zstd:
-		zw, err := zstd.NewWriter(w, zstd.WithEncoderConcurrency(1), zstd.WithEncoderCRC(true))
-		if err != nil {
-			return err
-		}
-		if err := writeTar(zw, entries); err != nil {
-			zw.Close()
-			return err
-		}
-		return zw.Close()
 	case Xz:
 		if _, err := exec.LookPath("xz"); err == nil {
 			return throughTool(w, entries, "xz", "-c", "-6", "-T1")
 		}
-		zw, err := xz.WriterConfig{CheckSum: xz.CRC64}.NewWriter(w)
-		if err != nil {
-			return err
-		}
-		if err := writeTar(zw, entries); err != nil {
-			return err
-		}
-		return zw.Close()
 	case XzCLI:
 		return throughTool(w, entries, "xz", "-c", "-6", "-T2", "--block-size=64KiB")
 	case Bzip2:
 		return throughTool(w, entries, "bzip2", "-c", "-9")
+	case Gzip, GzipStored, Zstd:
+	default:
+		return fmt.Errorf("archivetest: unknown format %q", f)
 	}
-	return fmt.Errorf("archivetest: unknown format %q", f)
+	zw, err := compressor(w, f)
+	if err != nil {
+		return err
+	}
+	if err := writeTar(zw, entries); err != nil {
+		zw.Close()
+		return err
+	}
+	return zw.Close()
+}
+
+// compressor returns a writer that compresses into w in format f, in
+// process: gzip (stored for GzipStored), xz in one block, or zstd with a
+// content checksum. Its Close ends the stream.
+func compressor(w io.Writer, f Format) (io.WriteCloser, error) {
+	switch f {
+	case Gzip:
+		return gzip.NewWriterLevel(w, gzip.DefaultCompression)
+	case GzipStored:
+		return gzip.NewWriterLevel(w, gzip.NoCompression)
+	case Xz:
+		return xz.WriterConfig{CheckSum: xz.CRC64}.NewWriter(w)
+	case Zstd:
+		return zstd.NewWriter(w, zstd.WithEncoderConcurrency(1), zstd.WithEncoderCRC(true))
+	}
+	return nil, fmt.Errorf("archivetest: cannot compress as %q", f)
 }
 
 // Bytes returns entries as an archive in format f.
