@@ -61,43 +61,35 @@ func run(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		w = f
 	}
 	bw := bufio.NewWriterSize(w, 1<<20)
-	if *attack != "" {
-		if err := writeAttack(bw, *attack); err != nil {
-			fmt.Fprintln(stderr, "mkarchive:", err)
-			return 1
-		}
-		if err := bw.Flush(); err != nil {
-			fmt.Fprintln(stderr, "mkarchive:", err)
-			return 1
-		}
-		return 0
+	var err error
+	switch {
+	case *attack != "":
+		err = writeAttack(bw, *attack)
+	case *format == "zip":
+		err = writeZip(bw, archivetest.Tree(*seed, *files, *size))
+	default:
+		err = archivetest.Write(bw, archivetest.Format(*format), archivetest.Tree(*seed, *files, *size))
 	}
-	tree := archivetest.Tree(*seed, *files, *size)
-	if *format == "zip" {
-		// A zip as a streaming writer makes it: deflate, data descriptors.
-		zs, _ := archivetest.ZipTree(tree, archivetest.ZipDeflate, true)
-		data, err := archivetest.Zip(zs, archivetest.ZipOptions{})
-		if err == nil {
-			_, err = bw.Write(data)
-		}
-		if err == nil {
-			err = bw.Flush()
-		}
-		if err != nil {
-			fmt.Fprintln(stderr, "mkarchive:", err)
-			return 1
-		}
-		return 0
+	if err == nil {
+		err = bw.Flush()
 	}
-	if err := archivetest.Write(bw, archivetest.Format(*format), tree); err != nil {
-		fmt.Fprintln(stderr, "mkarchive:", err)
-		return 1
-	}
-	if err := bw.Flush(); err != nil {
+	if err != nil {
 		fmt.Fprintln(stderr, "mkarchive:", err)
 		return 1
 	}
 	return 0
+}
+
+// writeZip writes tree as a zip the way a streaming writer makes one:
+// deflate, data descriptors.
+func writeZip(w io.Writer, tree []archivetest.Entry) error {
+	zs, _ := archivetest.ZipTree(tree, archivetest.ZipDeflate, true)
+	data, err := archivetest.Zip(zs, archivetest.ZipOptions{})
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(data)
+	return err
 }
 
 // writeAttack writes the named attack's archive; an endless one is written
