@@ -21,29 +21,12 @@ echo "== build"
 go build -o "$out/retrycheck" ./cmd/retrycheck
 
 echo "== generate $N dumps"
-# One dump a line, compact as a recorder writing JSON Lines would write
-# it: jq -c when there is jq, else the indented corpus dumps just lose
-# their line breaks (JSON strings hold none raw, so they stay valid; the
-# indentation stays, which makes the input larger and the run slower).
-: > "$out/templates.jsonl"
-for f in testdata/corpus/*.json; do
-	if command -v jq > /dev/null; then
-		jq -c . "$f" >> "$out/templates.jsonl"
-	else
-		tr -d '\n' < "$f" >> "$out/templates.jsonl"
-		echo >> "$out/templates.jsonl"
-	fi
-done
-cat testdata/corpus/*.jsonl >> "$out/templates.jsonl"
-gen() {
-	awk -v n="$1" '{ t[NR] = $0 } END { for (i = 0; i < n; i++) print t[i % NR + 1] }' "$out/templates.jsonl" > "$2"
-}
-gen "$N" "$out/dumps.jsonl"
-gen $((N / 10)) "$out/dumps-small.jsonl"
+. bench/dumps.sh
+# One dump a line, compact as a recorder writing JSON Lines would write it.
+dump_templates "$out/templates.jsonl" --compact
+cycle_lines "$N" "$out/templates.jsonl" "$out/dumps.jsonl"
+cycle_lines $((N / 10)) "$out/templates.jsonl" "$out/dumps-small.jsonl"
 echo "$(wc -l < "$out/templates.jsonl") distinct dumps, $(du -h "$out/dumps.jsonl" | cut -f1) of JSON Lines"
-
-# seconds converts /usr/bin/time's "h:mm:ss" or "m:ss.ss" to seconds.
-seconds() { awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; print s }'; }
 
 # measure FILE COUNT prints "seconds dumps/s rss_kib" for one run.
 measure() {
@@ -55,10 +38,7 @@ measure() {
 		echo "decided $got of $2 dumps" >&2
 		exit 1
 	fi
-	local wall rss
-	wall=$(sed -n 's/.*Elapsed (wall clock) time.*: //p' "$out/time.txt" | seconds)
-	rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$out/time.txt")
-	awk -v w="$wall" -v n="$2" -v r="$rss" 'BEGIN { printf "%.2f %.0f %d\n", w, n / w, r }'
+	timed_rate "$out/time.txt" "$2"
 }
 
 echo "== decide --json, $RUNS runs of $N dumps (load: $(cut -d' ' -f1-3 /proc/loadavg))"

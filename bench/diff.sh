@@ -21,21 +21,10 @@ echo "== build"
 go build -o "$out/retrycheck" ./cmd/retrycheck
 
 echo "== generate $N dumps"
-# One dump a line; the indented corpus dumps just lose their line breaks
-# (JSON strings hold none raw, so they stay valid).
-: > "$out/diff-templates.jsonl"
-for f in testdata/corpus/*.json; do
-	tr -d '\n' < "$f" >> "$out/diff-templates.jsonl"
-	echo >> "$out/diff-templates.jsonl"
-done
-cat testdata/corpus/*.jsonl >> "$out/diff-templates.jsonl"
-gen() {
-	awk -v n="$1" '{ t[NR] = $0 } END { for (i = 0; i < n; i++) print t[i % NR + 1] }' "$out/diff-templates.jsonl" > "$2"
-}
-gen "$N" "$out/diff.jsonl"
-gen $((N / 10)) "$out/diff-small.jsonl"
-
-seconds() { awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; print s }'; }
+. bench/dumps.sh
+dump_templates "$out/diff-templates.jsonl"
+cycle_lines "$N" "$out/diff-templates.jsonl" "$out/diff.jsonl"
+cycle_lines $((N / 10)) "$out/diff-templates.jsonl" "$out/diff-small.jsonl"
 
 # measure FILE COUNT prints "seconds failures/s rss_kib" for one run.
 measure() {
@@ -53,10 +42,7 @@ measure() {
 		echo "compared $got of $2 failures" >&2
 		exit 1
 	fi
-	local wall rss
-	wall=$(sed -n 's/.*Elapsed (wall clock) time.*: //p' "$out/diff-time.txt" | seconds)
-	rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$out/diff-time.txt")
-	awk -v w="$wall" -v n="$2" -v r="$rss" 'BEGIN { printf "%.2f %.0f %d\n", w, n / w, r }'
+	timed_rate "$out/diff-time.txt" "$2"
 }
 
 echo "== diff --json default interactive (load: $(cut -d' ' -f1-3 /proc/loadavg))"
