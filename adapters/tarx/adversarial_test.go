@@ -2,8 +2,6 @@ package tarx_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -31,38 +29,25 @@ func TestAdversarial(t *testing.T) {
 		if a.Heavy && (raceEnabled || testing.Short()) {
 			continue // internal/e2e runs it outside the race detector
 		}
-		for _, existing := range []bool{false, true} {
-			name := a.Name
-			if existing {
-				name += "/replacing"
-			}
-			t.Run(name, func(t *testing.T) {
-				l := newLayout(t)
-				if existing {
-					require.NoError(t, os.Mkdir(l.dest, 0o755))
-					require.NoError(t, os.WriteFile(filepath.Join(l.dest, "keep.txt"), []byte("keep"), 0o644))
-				}
-				before := state(t, l.top)
-				r, err := a.Reader()
-				require.NoError(t, err)
-				var st tarx.Stats
-				grew := peakLiveHeap(t, func() {
-					st, err = tarx.Extract(context.Background(), r, l.dest, tarx.Options{Replace: existing, Timeout: time.Minute})
-				})
-				t.Logf("%d bytes in, %d unpacked, live heap +%d MiB: %v", st.Input, st.Bytes, grew>>20, err)
-				assert.Less(t, grew, uint64(maxLiveHeap), "live heap")
-				noStaging(t, l.parent)
-				if a.Victim != "" && filepath.IsAbs(a.Victim) {
-					assert.True(t, isNotExist(t, a.Victim), "%s was created", a.Victim)
-				}
-				if a.Kind == "" {
-					require.NoError(t, err)
-					return
-				}
-				require.Error(t, err)
-				assert.Equal(t, classify.Kind(a.Kind), classify.Classify(chain.Walk(err)).Kind, "%v", err)
-				assert.Equal(t, before, state(t, l.top), "nothing changed")
+		forNewAndExisting(t, a.Name, func(t *testing.T, l layout, replace bool) {
+			before := state(t, l.top)
+			r, err := a.Reader()
+			require.NoError(t, err)
+			var st tarx.Stats
+			grew := peakLiveHeap(t, func() {
+				st, err = tarx.Extract(context.Background(), r, l.dest, tarx.Options{Replace: replace, Timeout: time.Minute})
 			})
-		}
+			t.Logf("%d bytes in, %d unpacked, live heap +%d MiB: %v", st.Input, st.Bytes, grew>>20, err)
+			assert.Less(t, grew, uint64(maxLiveHeap), "live heap")
+			noStaging(t, l.parent)
+			noVictim(t, a.Victim)
+			if a.Kind == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Equal(t, classify.Kind(a.Kind), classify.Classify(chain.Walk(err)).Kind, "%v", err)
+			assert.Equal(t, before, state(t, l.top), "nothing changed")
+		})
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/faultline-go/faultline/adapters/tarx"
 	"github.com/faultline-go/faultline/chain"
 	"github.com/faultline-go/faultline/internal/archivetest"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -67,6 +68,35 @@ func state(t *testing.T, dir string) map[string]string {
 	})
 	require.NoError(t, err)
 	return out
+}
+
+// forNewAndExisting runs test as the subtest name over a new destination,
+// and as name/replacing over an existing one holding keep.txt, which
+// replace (for Options.Replace) says.
+func forNewAndExisting(t *testing.T, name string, test func(t *testing.T, l layout, replace bool)) {
+	t.Helper()
+	for _, replace := range []bool{false, true} {
+		sub := name
+		if replace {
+			sub += "/replacing"
+		}
+		t.Run(sub, func(t *testing.T) {
+			l := newLayout(t)
+			if replace {
+				require.NoError(t, os.Mkdir(l.dest, 0o755))
+				require.NoError(t, os.WriteFile(filepath.Join(l.dest, "keep.txt"), []byte("keep"), 0o644))
+			}
+			test(t, l, replace)
+		})
+	}
+}
+
+// noVictim fails if victim, an absolute path an attack aims at, exists.
+func noVictim(t *testing.T, victim string) {
+	t.Helper()
+	if victim != "" && filepath.IsAbs(victim) {
+		assert.True(t, isNotExist(t, victim), "%s was created", victim)
+	}
 }
 
 // extractBytes unpacks data into l.dest.

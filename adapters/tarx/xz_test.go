@@ -92,7 +92,7 @@ func FuzzXz(f *testing.F) {
 		}
 		f.Add(data)
 	}
-	f.Fuzz(func(t *testing.T, data []byte) { fuzzOne(t, data) })
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzOne(t, data, fuzzLimits) })
 }
 
 func FuzzBzip2(f *testing.F) {
@@ -101,5 +101,5 @@ func FuzzBzip2(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(data)
-	f.Fuzz(func(t *testing.T, data []byte) { fuzzOne(t, data) })
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzOne(t, data, fuzzLimits) })
 }
