@@ -194,7 +194,7 @@ func levelLen(s string) int {
 // "[npm] ", "[main] ", "[2024-01-02T03:04:05Z] ", or 0. Brackets that
 // hold a number ("[28]", a curl code as cargo prints it) or start an
 // error's own text ("[Errno 104]", "[WinError 10054]", "[SSL: …]") are
-// not tags.
+// not tags, nor is .NET's "[Inner Exception]" header.
 func tagLen(s string) int {
 	if s == "" || s[0] != '[' {
 		return 0
@@ -205,7 +205,7 @@ func tagLen(s string) int {
 	}
 	inner := s[1:end]
 	if isBareNumber(inner) || strings.HasPrefix(inner, "Errno") || strings.HasPrefix(inner, "WinError") ||
-		strings.HasPrefix(inner, "SSL") || strings.ContainsAny(inner, "[\n") {
+		strings.HasPrefix(inner, "SSL") || inner == "Inner Exception" || strings.ContainsAny(inner, "[\n") {
 		return 0
 	}
 	n := end + 1

@@ -170,7 +170,9 @@
 // reports: curl's error codes ("(28) Timeout was reached", cargo's "[28]
 // …", git's "RPC failed; curl 56 …"; an errno in the same text takes
 // precedence over the code; code 22, curl --fail's "The requested URL
-// returned error: 503", is read as the HTTP status; a "curl n" in other
+// returned error: 503", is read as the HTTP status; code 35 whose detail
+// says the handshake was cut short, not refused ("unexpected eof while
+// reading", SSL_ERROR_SYSCALL), is a connection failure; a "curl n" in other
 // words, as in "retrying curl 5 times", is not a code), curl's and the h2
 // crate's HTTP/2 errors and codes, hyper's and reqwest's "connection
 // closed before message completed", IncompleteMessage and "dns error",

@@ -118,6 +118,15 @@ func TestForms(t *testing.T) {
 		{"a warning by its level, too", "2024-05-01T10:00:00Z WARN retrying: read: connection reset by peer\n2024-05-01T10:00:01Z INFO reading the package index\n2024-05-01T10:00:01Z ERROR the package index lists no such version\n", func(t *testing.T, c chain.Chain) {
 			assert.Equal(t, "the package index lists no such version", c.Layers[0].Message)
 		}},
+		{".NET inner exceptions as Visual Studio lays them out", "System.Net.Http.HttpRequestException\n  HResult=0x80131620\n  Message=Error while copying content to a stream.\n  StackTrace:\n   at System.Net.Http.HttpContent.<LoadIntoBufferAsyncCore>d__52.MoveNext()\n\nInner Exception 1:\nIOException: Unable to read data from the transport connection: An existing connection was forcibly closed by the remote host.\n\nInner Exception 2:\nSocketException: An existing connection was forcibly closed by the remote host\n", func(t *testing.T, c chain.Chain) {
+			require.Len(t, c.Layers, 3, "%+v", c.Layers)
+			assert.Equal(t, "SocketException: An existing connection was forcibly closed by the remote host", c.Layers[2].Message)
+			assert.Equal(t, "ECONNRESET", c.Layers[2].Attrs.ErrnoName)
+		}},
+		{".NET's [Inner Exception] without frames", "System.Net.Http.HttpRequestException: No connection could be made because the target machine actively refused it. (127.0.0.1:9666)\n\n[Inner Exception]\nSystem.Net.Sockets.SocketException: No connection could be made because the target machine actively refused it.\n", func(t *testing.T, c chain.Chain) {
+			require.Len(t, c.Layers, 2, "%+v", c.Layers)
+			assert.True(t, strings.HasPrefix(c.Layers[1].Message, "System.Net.Sockets.SocketException: "), c.Layers[1].Message)
+		}},
 		{"UTF-16 text is cleaned, not parsed as is", "e\x00r\x00r\x00", func(t *testing.T, c chain.Chain) {
 			assert.Equal(t, "err", c.Layers[0].Message)
 		}},

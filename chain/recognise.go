@@ -508,6 +508,24 @@ var curlCodes = [...]struct {
 	{60, "certificate"},       // CURLE_PEER_FAILED_VERIFICATION
 }
 
+// curlSSLConnect is CURLE_SSL_CONNECT_ERROR, which curl returns for a
+// handshake refused and for one the peer cut short alike; its detail
+// tells them apart.
+const curlSSLConnect = 35
+
+// tlsHandshakeCut reports whether a TLS library's words in s say the
+// connection ended under the handshake: OpenSSL's "unexpected eof while
+// reading" (3.x) and SSL_ERROR_SYSCALL with no error of its own, GnuTLS's
+// "The TLS connection was non-properly terminated", or a reset.
+func tlsHandshakeCut(s string) bool {
+	for _, w := range [...]string{"unexpected eof while reading", "SSL_ERROR_SYSCALL", "non-properly terminated", "Connection reset by peer"} {
+		if strings.Contains(s, w) {
+			return true
+		}
+	}
+	return false
+}
+
 // curlHTTPError is CURLE_HTTP_RETURNED_ERROR, curl --fail's "(22) The
 // requested URL returned error: 503": its kind is the status's.
 const curlHTTPError = 22
@@ -536,6 +554,12 @@ func recogniseCurl(t text, a *Attrs) bool {
 		// No Kind hint: classify names a status's kind, and whether it
 		// is transient, from the number, as for any error that carries one.
 		a.HTTPStatus = status
+		return true
+	}
+	if code == curlSSLConnect && tlsHandshakeCut(s) && a.ErrnoName == "" {
+		// The peer went away under the handshake: the path failed, no
+		// setting was refused.
+		setKind(a, "connection")
 		return true
 	}
 	for _, c := range curlCodes {

@@ -108,6 +108,11 @@ func recogniserCases() map[string][]recogniserCase {
 			{"(7) Failed to connect to example.com port 443 after 2 ms", Attrs{Kind: "connection_refused"}},
 			{"(6) Could not resolve host", Attrs{Kind: "dns"}},
 			{"(35) SSL connect error", Attrs{Kind: "tls"}},
+			// Recorded from cargo by internal/realclients: TLS spoken to a
+			// plain server, whose reply ended the handshake.
+			{"[35] SSL connect error (TLS connect error: error:0A000126:SSL routines::unexpected eof while reading)", Attrs{Kind: "connection"}},
+			{"curl: (35) OpenSSL SSL_connect: SSL_ERROR_SYSCALL in connection to github.com:443", Attrs{Kind: "connection"}},
+			{"curl: (35) error:0A00010B:SSL routines::wrong version number", Attrs{Kind: "tls"}},
 			{"(60) SSL certificate problem", Attrs{Kind: "certificate"}},
 			{"(52) Empty reply from server", Attrs{Kind: "unexpected_eof"}},
 			{"(56) Recv failure", Attrs{Kind: "connection_reset"}},

@@ -202,7 +202,7 @@ func isReport(s string) bool {
 		if _, ok := cutCause(line); ok {
 			return true
 		}
-		if isJavaFrame(line) {
+		if isJavaFrame(line) || isInnerHeader(line) {
 			return true
 		}
 		if _, ok := cutArrow(line); ok {
@@ -210,6 +210,18 @@ func isReport(s string) bool {
 		}
 	}
 	return false
+}
+
+// isInnerHeader recognises the line Visual Studio and .NET loggers print
+// above an inner exception, which follows on the next line: "Inner
+// Exception 1:", "[Inner Exception]", "InnerException:".
+func isInnerHeader(line string) bool {
+	switch line {
+	case "[Inner Exception]", "Inner Exception:", "InnerException:", "Inner exception:":
+		return true
+	}
+	n, ok := strings.CutPrefix(line, "Inner Exception ")
+	return ok && strings.HasSuffix(n, ":") && isBareNumber(strings.TrimSuffix(n, ":"))
 }
 
 // isDotNetFrame recognises a .NET stack frame: "at Ns.Type.Method(Type
@@ -265,7 +277,8 @@ func isJavaFrame(line string) bool {
 // Causes come as "Caused by: x" lines (in any case, and as rustup's
 // "info: caused by: x"), as a "Caused by:" header followed by indented
 // lines (numbered "0: x" by anyhow's {:?}, or one per header as cargo
-// prints them), or as miette's "├─▶ x" arrows. A cause's continuation
+// prints them), as miette's "├─▶ x" arrows, or as the line after .NET's
+// "Inner Exception 1:". A cause's continuation
 // lines are joined to it with "\n"; "help:", "note:" and "hint:" lines,
 // and unindented "info:" and "warning:" lines that name no cause, are
 // dropped.
@@ -276,6 +289,7 @@ func parseReport(tc *textChain, s string, parent, depth int, via Via, caps textC
 		open       bool // the last cause may take continuation lines
 		suppressed = -1 // the indentation of a Java "Suppressed:" being skipped
 		gradle     bool // "> " marks a cause
+		inner      bool // after .NET's "Inner Exception 1:", the next line is a cause
 	)
 	if _, after, ok := strings.Cut(s, "* What went wrong:"); ok {
 		gradle = true
@@ -313,6 +327,13 @@ func parseReport(tc *textChain, s string, parent, depth int, via Via, caps textC
 			continue
 		case strings.HasPrefix(line, "Suppressed: "):
 			suppressed, open = indent, false
+			continue
+		case isInnerHeader(line):
+			inner, open = len(texts) > 0, false
+			continue
+		case inner:
+			texts = append(texts, line)
+			inner, open = false, true
 			continue
 		case len(texts) == 0:
 			texts = append(texts, stripReportPrefix(line))

@@ -5,47 +5,52 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/faultline-go/faultline/faulttest"
 	"github.com/faultline-go/faultline/internal/realserver"
 )
 
-// A Resolver is what a client's name lookups meet. Faults of names are
-// recorded inside a network namespace of their own, whose
-// /etc/resolv.conf names a server on the namespace's loopback: no query
-// leaves the machine, and what the server answers is the fault.
+// A Resolver is what a client's name lookups meet. Every run has a
+// network namespace of its own, whose /etc/resolv.conf names a server on
+// the namespace's loopback: no query leaves the machine, and what that
+// server answers is the fault.
 type Resolver int
 
 const (
-	// HostResolver is the machine's own resolver: faults that name
-	// 127.0.0.1 look nothing up.
-	HostResolver Resolver = iota
-	// NXDomain answers every query with NXDOMAIN (RFC 1035 §4.1.1, RCODE
-	// 3): the name does not exist.
-	NXDomain
 	// ResolverDown has nothing listen where resolv.conf points: every
 	// query is refused by the kernel, as when the resolver is down or
 	// unreachable, and the lookup fails for a reason that may pass.
-	ResolverDown
+	// Faults that name 127.0.0.1 look nothing up.
+	ResolverDown Resolver = iota
+	// NXDomain answers every query with NXDOMAIN (RFC 1035 §4.1.1, RCODE
+	// 3): the name does not exist.
+	NXDomain
 )
 
 // ErrNoNamespace is returned when a fault needs a network namespace and
 // this machine or user cannot make one (not root, no ip(8)).
-var ErrNoNamespace = errors.New("a network namespace is needed (root and ip(8)) to record faults of names without querying the machine's resolver")
+var ErrNoNamespace = errors.New("a network namespace is needed (root and ip(8)): each run has one, so that nothing a client does reaches beyond its loopback")
 
-// isolated is a network namespace with a resolver fault in it.
+// isolated is a network namespace with a resolver fault in it, where a
+// run's server listens and its client runs.
 type isolated struct {
 	ns       *realserver.Namespace
 	resolv   string
 	listener net.PacketConn
 	answered atomic.Int64 // queries answered
+	servers  []io.Closer
 }
 
 // isolate makes a namespace in which names resolve as r says. resolv.conf
@@ -90,49 +95,97 @@ func (iso *isolated) command(ctx context.Context, args []string) *exec.Cmd {
 }
 
 func (iso *isolated) close() {
+	for _, s := range iso.servers {
+		s.Close()
+	}
 	if iso.listener != nil {
 		iso.listener.Close()
 	}
 	iso.ns.Close()
 }
 
-// listenIn opens a packet listener inside the named namespace: a socket
-// belongs to the namespace of the thread that made it, so a locked thread
-// joins the namespace, listens and goes back. Should it fail to go back,
-// it stays locked and the runtime retires it with the goroutine.
-func listenIn(ns, network, addr string) (net.PacketConn, error) {
+// inNamespace runs fn on a thread that joined the named namespace: a
+// socket belongs to the namespace of the thread that made it, and keeps
+// it wherever it is used afterwards. The thread goes back when fn
+// returns; should it fail to, it stays locked and the runtime retires it
+// with the goroutine.
+func inNamespace(ns string, fn func() error) error {
 	f, err := os.Open(filepath.Join("/run/netns", ns))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer f.Close()
-	type result struct {
-		pc  net.PacketConn
-		err error
-	}
-	ch := make(chan result, 1)
+	ch := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
 		home, err := os.Open("/proc/thread-self/ns/net")
 		if err != nil {
 			runtime.UnlockOSThread()
-			ch <- result{nil, err}
+			ch <- err
 			return
 		}
 		defer home.Close()
 		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
 			runtime.UnlockOSThread()
-			ch <- result{nil, fmt.Errorf("entering %s: %w", ns, err)}
+			ch <- fmt.Errorf("entering %s: %w", ns, err)
 			return
 		}
-		pc, err := net.ListenPacket(network, addr)
+		err = fn()
 		if unix.Setns(int(home.Fd()), unix.CLONE_NEWNET) == nil {
 			runtime.UnlockOSThread()
 		}
-		ch <- result{pc, err}
+		ch <- err
 	}()
-	r := <-ch
-	return r.pc, r.err
+	return <-ch
+}
+
+// listenIn opens a packet listener inside the named namespace.
+func listenIn(ns, network, addr string) (pc net.PacketConn, err error) {
+	err = inNamespace(ns, func() error {
+		pc, err = net.ListenPacket(network, addr)
+		return err
+	})
+	return pc, err
+}
+
+// startServer starts a fault server inside the namespace; close stops it.
+func (iso *isolated) startServer(cfg faulttest.Config) (s *faulttest.Server, err error) {
+	err = inNamespace(iso.ns.Name, func() error {
+		s, err = faulttest.Start(cfg)
+		return err
+	})
+	if err == nil {
+		iso.servers = append(iso.servers, s)
+	}
+	return s, err
+}
+
+// serveAPI serves e to every request inside the namespace, over HTTP/1.1,
+// and returns the URL of a file on it; close stops it.
+func (iso *isolated) serveAPI(e APIError) (string, error) {
+	var ln net.Listener
+	err := inNamespace(iso.ns.Name, func() (err error) {
+		ln, err = net.Listen("tcp", "127.0.0.1:0")
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, io.LimitReader(r.Body, 1<<20))
+			w.Header().Set("Content-Type", e.ContentType)
+			w.Header().Set("Content-Length", strconv.Itoa(len(e.Body)))
+			w.WriteHeader(e.Status)
+			if r.Method != http.MethodHead {
+				io.WriteString(w, e.Body)
+			}
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	go srv.Serve(ln)
+	iso.servers = append(iso.servers, srv)
+	return "http://" + ln.Addr().String() + "/file", nil
 }
 
 // answerNXDomain answers every query on pc with NXDOMAIN until pc is
