@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -101,9 +102,7 @@ phases:
 		}
 	}
 
-	// The regular expressions cost more than the words that must be there
-	// for them to match; look for those first.
-	if m := findIf(strings.Contains(text, ` "`), methodRE, text); m != nil {
+	if m := findMethod(text); m != nil {
 		st.Request.Method = strings.ToUpper(m[1])
 		st.Request.Idempotent = policy.IdempotentMethod(st.Request.Method)
 		notes["request.method"] = fmt.Sprintf("inferred from %q", strings.TrimSpace(m[0]))
@@ -111,7 +110,7 @@ phases:
 		notes["request.method"] = "default for a download"
 	}
 
-	if m := findIf((strings.Contains(lower, "status") || strings.Contains(lower, "http")) && hasThreeDigits(text), statusRE, text); m != nil {
+	if m := findStatus(text); m != nil {
 		st.Response.Status, _ = strconv.Atoi(m[1])
 		notes["response.status"] = fmt.Sprintf("inferred from %q", strings.TrimSpace(m[0]))
 	}
@@ -126,26 +125,97 @@ phases:
 	return st, notes
 }
 
-// findIf runs re on text when may says it can match.
-func findIf(may bool, re *regexp.Regexp, text string) []string {
-	if !may {
-		return nil
-	}
-	return re.FindStringSubmatch(text)
-}
+// statusAt is statusRE anchored where its words start.
+var statusAt = regexp.MustCompile(`^(?i)(?:status(?:\s+code)?|http(?:/[0-9.]+)?\s)[^0-9\n]{0,24}\b([1-5][0-9]{2})\b`)
 
-// hasThreeDigits reports whether s holds a run of three decimal digits,
-// which a status needs.
-func hasThreeDigits(s string) bool {
-	run := 0
-	for i := 0; i < len(s); i++ {
-		if '0' <= s[i] && s[i] <= '9' {
-			if run++; run == 3 {
-				return true
-			}
-		} else {
-			run = 0
+// statusWindow bounds the text statusAt reads from each place a status
+// may start: its longest plausible match is some fifty bytes.
+const statusWindow = 256
+
+// findStatus is statusRE.FindStringSubmatch(text), found faster: an
+// unanchored regular expression over a long trace costs a pass of the
+// matcher over all of it (a Java trace of fifty frames, a Python
+// traceback), where the words a status follows ("status", "http", in any
+// case) are rare. So the words are found first, and the expression is
+// tried, anchored, on a window from each in turn; the first that matches
+// is the leftmost match. It reads ASCII case only (not the Kelvin sign and
+// long s that (?i) folds too), and a match longer than the window (a run
+// of hundreds of spaces after "status") is not found.
+func findStatus(text string) []string {
+	for i := 0; i < len(text); i++ {
+		c := text[i] | 0x20
+		if c != 's' && c != 'h' || i > 0 && isWordByte(text[i-1]) {
+			continue
+		}
+		if !hasPrefixFold(text[i:], "status") && !hasPrefixFold(text[i:], "http") {
+			continue
+		}
+		end := min(len(text), i+statusWindow)
+		if m := statusAt.FindStringSubmatchIndex(text[i:end]); m != nil && (m[1] < end-i || end == len(text)) {
+			return []string{text[i : i+m[1]], text[i+m[2] : i+m[3]]}
 		}
 	}
-	return false
+	return nil
+}
+
+// methods are the methods *url.Error prints.
+var methods = [...]string{"Get", "Head", "Post", "Put", "Patch", "Delete", "Options"}
+
+// findMethod is methodRE.FindStringSubmatch(text), found from the ` "`
+// that ends every match rather than by running the expression over the
+// whole text.
+func findMethod(text string) []string {
+	for from := 0; ; {
+		q := strings.Index(text[from:], ` "`)
+		if q < 0 {
+			return nil
+		}
+		q += from
+		from = q + 1
+		w := q
+		for w > 0 && ('a' <= text[w-1] && text[w-1] <= 'z' || 'A' <= text[w-1] && text[w-1] <= 'Z') {
+			w--
+		}
+		word := text[w:q]
+		if !slices.Contains(methods[:], word) {
+			continue
+		}
+		// (?m)(?:^|: |\s): the match starts at the ": " or the space
+		// before the word, or with it at the start of a line.
+		start := w
+		switch {
+		case w >= 2 && text[w-2] == ':' && text[w-1] == ' ':
+			start = w - 2
+		case w >= 1 && isRESpace(text[w-1]):
+			start = w - 1
+		case w == 0:
+		default:
+			continue // the word is part of a longer one, or follows punctuation
+		}
+		return []string{text[start : q+2], word}
+	}
+}
+
+// isRESpace is regexp's \s: ASCII white space.
+func isRESpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
+}
+
+// isWordByte is regexp's \w: an ASCII letter, digit or underscore.
+func isWordByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_'
+}
+
+// hasPrefixFold reports whether s starts with the lower-case ASCII word
+// prefix, in any ASCII case.
+func hasPrefixFold(s, prefix string) bool {
+	if len(s) < len(prefix) {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		if s[i]|0x20 != prefix[i] {
+			return false
+		}
+	}
+	return true
 }

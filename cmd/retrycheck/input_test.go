@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf16"
@@ -335,4 +336,48 @@ func TestRetryAfterFlag(t *testing.T) {
 	r := runCLI(t, wrapped, "decide", "--retry-after", "soon", "-")
 	assert.Equal(t, exitUsage, r.code)
 	assert.Contains(t, r.stderr, "want seconds (120) or a duration (2m)")
+}
+
+// findStatus and findMethod find what statusRE and methodRE find, on every
+// text of the corpus and on the shapes around their edges.
+func TestInferFindersMatchRegexps(t *testing.T) {
+	texts := []string{
+		"unexpected status code 503 Service Unavailable", "HTTPStatus 503", "http 503", "HTTP/1.1 404 Not Found",
+		"xstatus 503", "status\n503", "Status Code:   429", "https://x/503", "http/2.0 500", "status 5034",
+		"status 1999 and status 404", "_status 500", "ſtatus 503 status 404",
+		`Get "https://x"`, `: Get "x"`, `xGet "x"`, `Forget "x"`, "a\nPost \"x\"", "\tDelete \"x\"", `1Get "x"`,
+		`get "x"`, `Options "x" Head "y"`, `x,Get "a" Put "b"`, ` "`, `Get"x"`,
+	}
+	paths, err := filepath.Glob(filepath.Join(corpusDir, "*.txt"))
+	require.NoError(t, err)
+	require.NotEmpty(t, paths)
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		require.NoError(t, err)
+		texts = append(texts, string(data))
+	}
+	for _, text := range texts {
+		checkFinders(t, text)
+	}
+}
+
+func FuzzInferFinders(f *testing.F) {
+	for _, s := range []string{"unexpected status code 503", `Get "https://x": EOF`, "HTTP/1.1 404", ": Put \"x\""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		checkFinders(t, s)
+	})
+}
+
+// checkFinders compares the finders with the expressions they stand for,
+// within what findStatus documents: ASCII case, a match inside its window.
+func checkFinders(t *testing.T, text string) {
+	t.Helper()
+	assert.Equal(t, methodRE.FindStringSubmatch(text), findMethod(text), "%q", text)
+	want := statusRE.FindStringSubmatch(text)
+	if strings.ContainsAny(text, "\u017f\u212a") || want != nil && len(want[0]) >= statusWindow/2 {
+		return
+	}
+	assert.Equal(t, want, findStatus(text), "%q", text)
 }
