@@ -57,6 +57,15 @@ func parseLinesForm(tc *textChain, lines []string, marked, warned []bool, select
 	case isReport(s):
 		parseReport(tc, s, parent, depth, via, caps)
 	case isErrorList(lines, marked) || selected:
+		if selected && !isMultierrorHeader(strings.TrimSpace(lines[0])) {
+			// A log's block of error lines wider than a list may be:
+			// the last lines are the failure that ended the run, the
+			// first ones what it went through before.
+			if last := lastLines(lines, DefaultMaxWidth); len(last) < len(lines) {
+				tc.truncate(TruncatedWidth)
+				s = strings.Join(last, "\n")
+			}
+		}
 		parseLines(tc, s, parent, depth, via, caps)
 	default:
 		parseLog(tc, lines, marked, warned, parent, depth, via, caps)
@@ -476,4 +485,17 @@ func nodeProperty(t string, a *Attrs) {
 			a.HTTPStatus = n
 		}
 	}
+}
+
+// lastLines returns lines from the n-th non-blank line before the end.
+func lastLines(lines []string, n int) []string {
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.TrimSpace(lines[i]) == "" {
+			continue
+		}
+		if n--; n == 0 {
+			return lines[i:]
+		}
+	}
+	return lines
 }

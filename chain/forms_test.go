@@ -2,6 +2,8 @@ package chain_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -127,6 +129,9 @@ func TestForms(t *testing.T) {
 			require.Len(t, c.Layers, 2, "%+v", c.Layers)
 			assert.True(t, strings.HasPrefix(c.Layers[1].Message, "System.Net.Sockets.SocketException: "), c.Layers[1].Message)
 		}},
+		{"a block of error lines wider than a list: the last ones are read", strings.Repeat("ERROR retrying: the mirror answered slowly\n", 100) + "ERROR read tcp 10.0.0.1:5->10.0.0.2:443: read: connection reset by peer\n", func(t *testing.T, c chain.Chain) {
+			assert.True(t, hasAttr(c, func(a chain.Attrs) bool { return a.ErrnoName == "ECONNRESET" }), "%+v", c.Layers)
+		}},
 		{"UTF-16 text is cleaned, not parsed as is", "e\x00r\x00r\x00", func(t *testing.T, c chain.Chain) {
 			assert.Equal(t, "err", c.Layers[0].Message)
 		}},
@@ -146,6 +151,9 @@ func TestForms(t *testing.T) {
 // characters, quickly.
 func FuzzForms(f *testing.F) {
 	for _, s := range seeds(f) {
+		f.Add(s)
+	}
+	for _, s := range corpusTexts(f) {
 		f.Add(s)
 	}
 	for _, s := range []string{`{"error":{"code":429}}`, `<Error><Code>x</Code></Error>`, `<html><title>503</title>`,
@@ -170,4 +178,32 @@ func FuzzForms(f *testing.F) {
 			}
 		}
 	})
+}
+
+// corpusTexts returns the error texts of testdata/corpus without their
+// headers: what real clients printed (Java and .NET traces, Python
+// tracebacks, Node errors, JSON and XML bodies) and what people posted.
+func corpusTexts(f *testing.F) []string {
+	files, err := filepath.Glob("../testdata/corpus/*.txt")
+	if err != nil || len(files) == 0 {
+		f.Fatalf("no corpus texts: %v", err)
+	}
+	var out []string
+	for _, name := range files {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		var body strings.Builder
+		header := true
+		for line := range strings.Lines(string(data)) {
+			if header && strings.HasPrefix(line, "#") {
+				continue
+			}
+			header = false
+			body.WriteString(line)
+		}
+		out = append(out, body.String())
+	}
+	return out
 }

@@ -299,3 +299,38 @@ func TestDumpOutsidePolicyDir(t *testing.T) {
 		assert.Contains(t, r.stderr, pol+`:6:11: test "peek": dump `+dump+": the path must be relative and inside the policy file's directory")
 	}
 }
+
+// A policy whose recognisers look catastrophic — nested and overlapping
+// repetitions that backtrack exponentially in other engines — reading a
+// long pasted log whose every byte feeds them, from the command line: the
+// decision comes (the recognisers' work is counted and bounded, the text
+// cut), and the words of the log still decide.
+func TestHostileRecognisersDecide(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("name: hostile\nrecognisers:\n")
+	for i := range 100 {
+		fmt.Fprintf(&b, "  - name: r%d\n    match: '(a+)+$b|(a|aa)*c|(.*a){12}z|(?i)(a*)*timeout'\n    kind: timeout\n", i)
+	}
+	b.WriteString("rules:\n  - {name: resets, when: \"error.kind == 'connection_reset'\", action: retry}\ndefault: fail\n")
+	pol := filepath.Join(dir, "hostile.yaml")
+	require.NoError(t, os.WriteFile(pol, []byte(b.String()), 0o644))
+	// Every line is an error line, so the log's error block is the last
+	// 512 of them, each read by every recogniser.
+	line := "ERROR " + strings.Repeat("a", 1000) + "\n"
+	text := strings.Repeat(line, 8<<10) + "ERROR read tcp 10.0.0.1:5->10.0.0.2:443: read: connection reset by peer\n"
+	input := filepath.Join(dir, "log.txt")
+	require.NoError(t, os.WriteFile(input, []byte(text), 0o644))
+
+	start := time.Now()
+	r := runCLI(t, "", "decide", "--json", "--policy", pol, input)
+	took := time.Since(start)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	var got struct{ Action, Rule string }
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &got), r.stdout)
+	assert.Equal(t, "retry", got.Action)
+	assert.Equal(t, "resets", got.Rule)
+	// A guard against a hang only: the bound is the work, which chain's
+	// TestPatternsHostile counts.
+	assert.Less(t, took, time.Minute)
+}
