@@ -191,7 +191,9 @@
 // every layer when classifying, which is where a policy file's recognisers
 // go, so that a decision made live and one replayed from a dump read the
 // same words. They run before the built-ins; the first to name a kind
-// decides it.
+// decides it. A walker without them records what the built-ins read;
+// classify then has the Set's recognisers read those layers first, so
+// that a policy re-reads a shape the built-in vocabulary knows.
 //
 // # Caps
 //

@@ -148,7 +148,10 @@
 // # Extending
 //
 // A Set holds user recognisers, which read a deployment's own error texts
-// into attributes before chain's built-in ones, and user classifiers,
+// into attributes before chain's built-in ones — also in a layer whose
+// text a walker already read with the built-ins (pasted text, an
+// errors.New leaf): what the user's name stands, and the built-ins' reading
+// only adds to it — and user classifiers,
 // consulted for every layer before the built-in ones: an SDK's throttling
 // error, a gRPC code carried in Attrs.Extra. A classifier may claim a
 // Kind, set Transient, and add Labels that policies test as error.labels.

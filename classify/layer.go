@@ -1,6 +1,7 @@
 package classify
 
 import (
+	"maps"
 	"strings"
 	"unicode/utf8"
 
@@ -72,32 +73,37 @@ func (in *layerInfo) setKindHint(k Kind, transient *bool) {
 // layer to layer.
 func builtinLayer(l *chain.Layer, hasChild bool, in *layerInfo, rs chain.Recognisers, builtinsDone bool, scratch *chain.Attrs, budget *int) {
 	tk := typeKey(l.Type)
-	hint := l.Attrs.Kind
+	a := &l.Attrs
+	readText := !addressOnly(tk)
+	if readText && len(rs) > 0 && textFacts(l, tk, hasChild, &builtinsDone) {
+		// The layer's attributes are only what chain's built-in recognisers
+		// read in its text: the user's read it first, on nothing but the
+		// text, and what they name stands; the built-ins' reading only adds
+		// to it. That is how a deployment re-reads a shape the built-in
+		// vocabulary knows.
+		read := scratch
+		*read = chain.Attrs{}
+		recogniseText(userText(l, hasChild), ownText(l, hasChild), read, rs, !builtinsDone, budget)
+		addAttrs(read, &l.Attrs)
+		a, readText = read, false
+	}
+	hint := a.Kind
 	if hint != "" {
-		in.setKindHint(Kind(hint), l.Attrs.Transient)
+		in.setKindHint(Kind(hint), a.Transient)
 	}
 	byType(tk, in)
-	if l.Attrs.ErrnoName != "" {
-		in.setKind(errnoKind(l.Attrs.ErrnoName))
+	if a.ErrnoName != "" {
+		in.setKind(errnoKind(a.ErrnoName))
 	}
-	a := &l.Attrs
 	// Text adds nothing to a layer whose type or errno already named the
 	// kind, nor to the wrappers whose own text is only an operation and an
 	// address; skipping them keeps Classify cheap. A kind hinted in Attrs
 	// does not skip the text, which may carry details the hint lacks (a
 	// GOAWAY the server never processed, a Client.Timeout).
-	if !addressOnly(tk) && (in.kind == "" || hint != "") && (len(rs) > 0 || !builtinsDone) {
+	if readText && (in.kind == "" || hint != "") && (len(rs) > 0 || !builtinsDone) {
 		read := scratch
 		*read = l.Attrs // a copy: recognisers add to it, never to the chain
-		own := ownText(l, hasChild)
-		userText := own
-		if l.Parent < 0 {
-			// The root's whole message, so that a pattern may span the
-			// ": " between layers; below it, each layer's own words, so
-			// that a text is read about twice, not once per layer.
-			userText = l.Message
-		}
-		if recogniseText(userText, own, read, rs, !builtinsDone, budget) {
+		if recogniseText(userText(l, hasChild), ownText(l, hasChild), read, rs, !builtinsDone, budget) {
 			if read.Kind != hint {
 				in.setKindHint(Kind(read.Kind), read.Transient)
 			}
@@ -197,6 +203,120 @@ func recogniseText(message, own string, a *chain.Attrs, rs chain.Recognisers, bu
 		found = true
 	}
 	return found
+}
+
+// userText is the text the user's recognisers read in a layer: the
+// root's whole message, so that a pattern may span the ": " between
+// layers; below it, each layer's own words, so that a text is read about
+// twice, not once per layer.
+func userText(l *chain.Layer, hasChild bool) string {
+	if l.Parent < 0 {
+		return l.Message
+	}
+	return ownText(l, hasChild)
+}
+
+// textFacts reports whether l's attributes are only what chain's built-in
+// recognisers read in its text, so that the user's recognisers may read it
+// first: a layer parsed from text (it has no Go type), or a Go value that
+// says nothing but its text (an errors.New leaf, whose facts the walker's
+// text fallback read). Facts a Go value carries itself — a type classify
+// knows, an errno value, what its methods or an unwrapper report — differ
+// from what its text alone gives and are not text. When it re-reads the
+// text to tell, it sets *builtinsDone: the reading need not be repeated.
+func textFacts(l *chain.Layer, tk string, hasChild bool, builtinsDone *bool) bool {
+	if l.Type == "" {
+		return true
+	}
+	if hasChild || l.Attrs.IsZero() || l.Own != "" && l.Own != l.Message || strings.HasSuffix(tk, "Errno") {
+		return false
+	}
+	var typed layerInfo
+	if byType(tk, &typed); typed.kind != "" || typed.timeout {
+		return false
+	}
+	var text chain.Attrs
+	chain.Recognise(l.Message, &text)
+	if !sameAttrs(&text, &l.Attrs) {
+		return false
+	}
+	*builtinsDone = true
+	return true
+}
+
+// addAttrs adds to a what b sets that a does not, as a recogniser would:
+// a field already set stays as it is, and a Transient only comes with
+// its Kind.
+func addAttrs(a, b *chain.Attrs) {
+	if a.Errno == 0 && a.ErrnoName == "" {
+		a.Errno, a.ErrnoName = b.Errno, b.ErrnoName
+	}
+	addString(&a.Op, b.Op)
+	addString(&a.Net, b.Net)
+	addString(&a.Addr, b.Addr)
+	addString(&a.Source, b.Source)
+	addString(&a.Host, b.Host)
+	a.Timeout = a.Timeout || b.Timeout
+	a.Temporary = a.Temporary || b.Temporary
+	if a.Retryable == nil {
+		a.Retryable = b.Retryable
+	}
+	a.NotFound = a.NotFound || b.NotFound
+	addString(&a.H2Code, b.H2Code)
+	if a.H2StreamID == 0 {
+		a.H2StreamID = b.H2StreamID
+	}
+	if a.H2LastStreamID == 0 {
+		a.H2LastStreamID = b.H2LastStreamID
+	}
+	addString(&a.H2Debug, b.H2Debug)
+	a.H2Remote = a.H2Remote || b.H2Remote
+	a.H2GoAway = a.H2GoAway || b.H2GoAway
+	a.H2Unprocessed = a.H2Unprocessed || b.H2Unprocessed
+	if a.HTTPStatus == 0 {
+		a.HTTPStatus = b.HTTPStatus
+	}
+	if a.RetryAfter == 0 {
+		a.RetryAfter = b.RetryAfter
+	}
+	addString(&a.ErrorCode, b.ErrorCode)
+	addString(&a.GRPCCode, b.GRPCCode)
+	addString(&a.Format, b.Format)
+	if a.Offset == 0 {
+		a.Offset = b.Offset
+	}
+	addString(&a.Entry, b.Entry)
+	if a.Kind == "" {
+		a.Kind, a.Transient = b.Kind, b.Transient
+	}
+	if len(a.Extra) == 0 {
+		a.Extra = b.Extra // read only from here on
+	}
+}
+
+func addString(a *string, b string) {
+	if *a == "" {
+		*a = b
+	}
+}
+
+// sameAttrs reports whether a and b set the same attributes.
+func sameAttrs(a, b *chain.Attrs) bool {
+	if !sameBool(a.Transient, b.Transient) || !sameBool(a.Retryable, b.Retryable) || !maps.Equal(a.Extra, b.Extra) {
+		return false
+	}
+	return a.Errno == b.Errno && a.ErrnoName == b.ErrnoName && a.Op == b.Op && a.Net == b.Net &&
+		a.Addr == b.Addr && a.Source == b.Source && a.Host == b.Host && a.Timeout == b.Timeout &&
+		a.Temporary == b.Temporary && a.NotFound == b.NotFound && a.H2Code == b.H2Code &&
+		a.H2StreamID == b.H2StreamID && a.H2LastStreamID == b.H2LastStreamID && a.H2Debug == b.H2Debug &&
+		a.H2Remote == b.H2Remote && a.H2GoAway == b.H2GoAway && a.H2Unprocessed == b.H2Unprocessed &&
+		a.HTTPStatus == b.HTTPStatus && a.RetryAfter == b.RetryAfter && a.ErrorCode == b.ErrorCode &&
+		a.GRPCCode == b.GRPCCode && a.Format == b.Format && a.Offset == b.Offset && a.Entry == b.Entry &&
+		a.Kind == b.Kind
+}
+
+func sameBool(a, b *bool) bool {
+	return a == nil && b == nil || a != nil && b != nil && *a == *b
 }
 
 // ownText is the text a layer adds to its children's. The walker leaves

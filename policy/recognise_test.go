@@ -2,8 +2,14 @@ package policy
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -166,4 +172,98 @@ default: fail
 	assert.Contains(t, got, classify.RateLimited)
 	assert.NotContains(t, got, classify.Unknown, "unknown is the default's by definition")
 	assert.Len(t, got, len(classify.Kinds())-3)
+}
+
+// ownWordsPolicy re-reads two texts the built-in vocabulary already
+// knows: a deployment whose egress proxy resets a tenant's connections
+// once its quota is spent (a limit with a wait, not a network fault), and
+// whose gateway's deadline means maintenance (not worth a retry).
+const ownWordsPolicy = `name: own-words
+recognisers:
+  - name: proxy-quota-reset
+    description: our egress proxy resets a tenant's connections once its quota is spent; it refills in a minute
+    match: 'connection reset by peer'
+    kind: rate_limited
+    transient: true
+    wait: 60s
+  - name: gateway-maintenance
+    description: our gateway cuts every request at its deadline while the backend is down for maintenance
+    match: 'Client\.Timeout exceeded'
+    kind: server_error
+    transient: false
+rules:
+  - name: throttled
+    when: error.kind == 'rate_limited'
+    action: retry
+    delay: max(backoff, error.http.retry_after)
+  - name: resets
+    when: error.kind == 'connection_reset'
+    action: retry
+  - name: deadlines
+    when: error.kind == 'deadline' && error.transient
+    action: retry
+default: fail
+`
+
+// A policy's own recognisers read a text before the built-in ones, so
+// that a deployment can re-read a shape the built-in vocabulary knows:
+// in pasted text, in a live Go error whose text is all it says (an
+// errors.New leaf, parsed by the walker's text fallback), and in the dump
+// of one, replayed. Facts a Go value carries itself (a syscall.Errno)
+// are not text and stand.
+func TestOwnRecognisersBeforeBuiltins(t *testing.T) {
+	p, err := Parse("own-words.yaml", []byte(ownWordsPolicy))
+	require.NoError(t, err)
+	const (
+		reset    = "connection reset by peer"
+		deadline = "net/http: request canceled (Client.Timeout exceeded while awaiting headers)"
+	)
+	chains := func(t *testing.T, text string) map[string]chain.Chain {
+		live := chain.Walk(fmt.Errorf("get mirror: %w", errors.New(text)))
+		data, err := json.Marshal(live)
+		require.NoError(t, err)
+		replayed, err := chain.Decode(data)
+		require.NoError(t, err)
+		return map[string]chain.Chain{
+			"pasted":         chain.FromText(`Get "https://mirror.example/a.tar.gz": read tcp 10.0.0.1:5->10.0.0.2:443: read: ` + text),
+			"pasted alone":   chain.FromText(text),
+			"live":           live,
+			"live, split":    chain.Walk(fmt.Errorf("get mirror: %w", errors.New("read: "+text))),
+			"dump":           replayed,
+			"joined":         chain.Walk(errors.Join(errors.New("close: ok"), errors.New(text))),
+			"logged, prefix": chain.FromText("2026-12-03T02:00:00Z ERROR fetch: " + text),
+		}
+	}
+	ctx := context.Background()
+	state := State{Phase: PhaseHeaders, Attempt: 1, TotalExpected: -1}
+	for name, c := range chains(t, reset) {
+		t.Run("reset/"+name, func(t *testing.T) {
+			require.Equal(t, classify.ConnectionReset, classify.Classify(c).Kind, "the built-in reading")
+			f := p.Classify(c)
+			assert.Equal(t, classify.RateLimited, f.Kind)
+			assert.True(t, f.Transient)
+			assert.Equal(t, 60*time.Second, f.HTTP.RetryAfter)
+			d, err := p.Decide(ctx, Input{Error: f, State: state})
+			require.NoError(t, err)
+			assert.Equal(t, "throttled", d.Rule)
+			assert.Equal(t, 60*time.Second, d.Delay)
+		})
+	}
+	for name, c := range chains(t, deadline) {
+		t.Run("deadline/"+name, func(t *testing.T) {
+			require.Equal(t, classify.Deadline, classify.Classify(c).Kind, "the built-in reading")
+			f := p.Classify(c)
+			assert.Equal(t, classify.ServerError, f.Kind)
+			assert.False(t, f.Transient)
+			d, err := p.Decide(ctx, Input{Error: f, State: state})
+			require.NoError(t, err)
+			assert.Equal(t, Fail, d.Action)
+			assert.Empty(t, d.Rule, "the default")
+		})
+	}
+
+	// A Go value's own facts are not text: the reset a *net.OpError
+	// carries as a syscall.Errno stays a reset.
+	op := &net.OpError{Op: "read", Net: "tcp", Err: &os.SyscallError{Syscall: "read", Err: syscall.ECONNRESET}}
+	assert.Equal(t, classify.ConnectionReset, p.Classify(chain.Walk(fmt.Errorf("get mirror: %w", op))).Kind)
 }
