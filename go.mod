@@ -3,6 +3,7 @@ module github.com/faultline-go/faultline
 go 1.26.0
 
 require (
+	github.com/goccy/go-json v0.12.0
 	github.com/google/cel-go v0.31.0
 	github.com/hashicorp/go-multierror v1.1.1
 	github.com/hashicorp/go-retryablehttp v0.7.8

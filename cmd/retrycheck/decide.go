@@ -2,9 +2,7 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -119,13 +117,11 @@ func (cl *cli) decide(ctx context.Context, sf *stateFlags, args []string) int {
 			if err != nil {
 				line.Error = err.Error()
 			}
-			var buf bytes.Buffer
-			enc := json.NewEncoder(&buf)
-			enc.SetEscapeHTML(false)
-			if err := enc.Encode(&line); err != nil {
+			out, err := appendJSON(nil, &line)
+			if err != nil {
 				r.err = err
 			}
-			r.out = buf.Bytes()
+			r.out = out
 		} else {
 			r.out = fmt.Appendf(nil, "%s\t%s\t%s\t%s\t%s\t%s\n", f.name, d.Action, delayText(d), ruleText(d),
 				keyFacts(in.Error), stateSummary(in.State, f.notes))

@@ -488,7 +488,7 @@ func (rd *reader) decideTextWith(name string, h header, body string, fn func(*fa
 // decodeJSON decodes one JSON value: a dump, or a bare chain.
 func (rd *reader) decodeJSON(name string, data []byte) (*failure, error) {
 	var d policy.Dump
-	if err := json.Unmarshal(data, &d); err != nil {
+	if err := unmarshal(data, &d); err != nil {
 		return nil, err
 	}
 	d.Upgrade()
@@ -500,7 +500,7 @@ func (rd *reader) decodeJSON(name string, data []byte) (*failure, error) {
 	if len(d.Chain.Layers) == 0 {
 		// Not a dump; perhaps a chain on its own, as chain tests record.
 		var c chain.Chain
-		if err := json.Unmarshal(data, &c); err != nil {
+		if err := unmarshal(data, &c); err != nil {
 			return nil, err
 		}
 		if len(c.Layers) == 0 {
