@@ -83,6 +83,16 @@ type Body struct {
 	// in received and hashed already.
 	replay     io.Reader
 	replayLeft int64
+	// replayHash reports that the bytes replayed are hashed as they are
+	// read back: an extent past the first (see replayAhead).
+	replayHash bool
+	// ahead are the spooled extents past received, sorted: the body asks
+	// the server only for the gaps before them and reads them back from
+	// the spool (see fromSpool). between reports that the body is reading
+	// one back, the response before it ended: the next request goes out
+	// when it has been read.
+	ahead   []extent
+	between bool
 
 	err     error
 	restart *RestartError
@@ -116,35 +126,51 @@ func (o *op) open(ctx context.Context, opts *Options) (*Body, error) {
 	return b, nil
 }
 
-// fromSpool opens the operation's spool and, when it holds a valid
-// prefix of this URL's body, continues from there: the prefix counts as
-// delivered (it is hashed while the spool is checked), the consumer reads
-// it back from the spool first, and the first request asks for the rest
-// with Range and If-Range. resumed is false when the body must start
-// clean: no spool, nothing in it, or the server no longer serves what it
-// holds; err is the final error when the policy gave up.
+// fromSpool opens the operation's spool and, when it holds bytes of this
+// URL's body, continues from there: the extent at the start, if any,
+// counts as delivered (it is hashed while the spool is checked) and the
+// consumer reads it back from the spool first; then each gap between the
+// spooled extents is asked for with a bounded Range and If-Range, and each
+// extent after a gap is read back from the spool when the body reaches
+// it. The first request goes out before the consumer reads anything: its
+// 206 for the same validator is what makes the spooled bytes current (the
+// spool always leaves at least one byte to ask for). resumed is false when
+// the body must start clean: no spool, nothing in it, or the server no
+// longer serves what it holds; err is the final error when the policy gave
+// up.
 func (b *Body) fromSpool() (resumed bool, err error) {
 	o := b.o
-	sp, side, prefix := openSpool(b.opts.Spool, o.url, &b.opts, func(validator string) io.Writer {
+	sp, side, ext := openSpool(b.opts.Spool, o.url, &b.opts, func(validator string) io.Writer {
 		b.validator = validator
 		b.hash = b.newHash()
 		return b.hash
 	}, o.warnSpool)
 	o.spool = sp
-	if sp == nil || prefix == 0 {
+	if sp == nil || len(ext) == 0 {
 		b.validator, b.hash = "", b.newHash()
 		return false, nil
 	}
 	sp.start()
+	b.validator = side.Validator
 	b.total, b.acceptRanges = side.Length, true
 	o.resp.AcceptRanges, o.resp.Validator, o.resp.Resumable = true, side.Validator, true
-	b.received, b.replay, b.replayLeft = prefix, sp.replay(prefix), prefix
-	o.highWater, o.replayed = prefix, prefix
+	n := prefix(ext)
+	if n > 0 {
+		b.replay, b.replayLeft = sp.replay(0, n), n
+		ext = ext[1:]
+	}
+	b.received, b.ahead = n, ext
+	if n == 0 {
+		// Nothing was hashed: the hash follows the validator.
+		b.hash = b.newHash()
+	}
+	o.highWater, o.replayed = n, n
 	// A resume, as after a failure in this process: a request for the
-	// rest with Range (a full answer makes it a refetch; see checkFull).
+	// first gap with Range (a full answer makes it a refetch; see
+	// checkFull).
 	b.resuming = true
 	o.resumes++
-	o.onResume(o.event(prefix, nil))
+	o.onResume(o.event(n, nil))
 	b.attempt()
 	err = b.connect(true)
 	if _, restart := err.(*RestartError); err != nil && !restart {
@@ -162,7 +188,7 @@ func (b *Body) fromSpool() (resumed bool, err error) {
 	o.warnSpool(&SpoolError{Dir: sp.dir, Reason: "the server cannot continue it (" + re.Reason + "); starting clean"})
 	b.endAttempt()
 	b.received, b.total, b.end, b.validator, b.acceptRanges = 0, -1, -1, "", false
-	b.replay, b.replayLeft, b.hash = nil, 0, b.newHash()
+	b.replay, b.replayLeft, b.ahead, b.hash = nil, 0, nil, b.newHash()
 	o.highWater, o.replayed = 0, 0
 	o.resp = policy.Response{}
 	if b.resuming {
@@ -173,6 +199,37 @@ func (b *Body) fromSpool() (resumed bool, err error) {
 		sp.fail("cannot be emptied", err)
 	}
 	return false, nil
+}
+
+// replayAhead starts reading back the spooled extent that begins where
+// the body is, once the response for the gap before it has ended. The
+// extent's bytes count as received at once (replayLeft of them are still
+// to deliver) and are hashed as they are read back.
+func (b *Body) replayAhead() bool {
+	if len(b.ahead) == 0 || b.received != b.ahead[0].Start || b.replayLeft > 0 {
+		return false
+	}
+	e := b.ahead[0]
+	b.ahead = b.ahead[1:]
+	b.endAttempt()
+	b.replay, b.replayLeft, b.replayHash = b.o.spool.replay(e.Start, e.End), e.len(), true
+	b.received, b.end, b.between = e.End, e.End, true
+	b.o.replayed += e.len()
+	b.o.highWater = max(b.o.highWater, e.End)
+	return true
+}
+
+// dropAhead forgets the spooled extents the current response covers: it
+// sent more than asked, or the whole representation, and its bytes are
+// used instead.
+func (b *Body) dropAhead(upTo int64) {
+	for len(b.ahead) > 0 && b.ahead[0].Start < upTo {
+		if b.ahead[0].End <= upTo {
+			b.ahead = b.ahead[1:]
+			continue
+		}
+		b.ahead[0].Start = upTo
+	}
 }
 
 // newHash returns a hash for the bytes delivered, used to check a
@@ -225,7 +282,7 @@ func (b *Body) Read(p []byte) (int, error) {
 		return 0, b.err
 	case b.eof:
 		return 0, io.EOF
-	case b.closed || b.rc == nil:
+	case b.closed || b.rc == nil && b.replayLeft == 0 && !b.between:
 		return 0, http.ErrBodyReadAfterClose
 	case len(p) == 0:
 		return 0, nil
@@ -292,6 +349,9 @@ func (b *Body) fill(p []byte) (int, error) {
 		// The spool's bytes first: they were checked when it was opened.
 		n, err := b.replay.Read(p[:min(int64(len(p)), b.replayLeft)])
 		b.replayLeft -= int64(n)
+		if b.replayHash {
+			b.hash.Write(p[:n])
+		}
 		if err == io.EOF && b.replayLeft > 0 || err != nil && err != io.EOF {
 			// The consumer has part of the prefix and the rest cannot
 			// be read back: its bytes are gone; start over.
@@ -305,10 +365,20 @@ func (b *Body) fill(p []byte) (int, error) {
 			return n, nil
 		}
 	}
+	b.replayHash = false
 	for {
-		b.watch.enter()
-		n, err := b.rc.Read(p)
-		b.watch.leave(n)
+		var n int
+		var err error
+		between := b.between
+		if between {
+			// The extent read back ended: as a response that ended there.
+			b.between = false
+			err = io.EOF
+		} else {
+			b.watch.enter()
+			n, err = b.rc.Read(p)
+			b.watch.leave(n)
+		}
 		b.o.served += int64(n)
 		if b.end >= 0 && b.received+int64(n) > b.end {
 			// More bytes than announced (possible only without a
@@ -330,7 +400,13 @@ func (b *Body) fill(p []byte) (int, error) {
 		switch {
 		case err == nil:
 			return n, nil
-		case err == io.EOF && b.next():
+		case err == io.EOF && b.replayAhead():
+			// The gap's response ended where a spooled extent begins.
+			if n > 0 {
+				return n, nil
+			}
+			return b.fill(p)
+		case err == io.EOF && (b.next() || between && b.received < b.total):
 			// A 206 that stopped short of the end where it said it would:
 			// not a failure, so ask for the rest without consulting the
 			// policy.
@@ -505,7 +581,13 @@ func (b *Body) connect(wantRange bool) error {
 		b.o.c.httpClient().CloseIdleConnections()
 	}
 	offset := b.received
-	ranged := offset > 0 && wantRange && (b.validator != "" || b.o.mirrors.splicing()) || b.limit > 0
+	if !wantRange {
+		// Everything from offset again: the spooled extents are not
+		// needed.
+		b.ahead = nil
+	}
+	ranged := offset > 0 && wantRange && (b.validator != "" || b.o.mirrors.splicing()) || b.limit > 0 ||
+		len(b.ahead) > 0 && b.validator != ""
 
 	actx, cancel := context.WithCancelCause(b.ctx)
 	b.actx, b.cancel = actx, cancel
@@ -522,8 +604,12 @@ func (b *Body) connect(wantRange bool) error {
 	req.Header.Set("Accept-Encoding", "identity")
 	if ranged {
 		rng := "bytes=" + strconv.FormatInt(offset, 10) + "-"
-		if b.limit > 0 {
+		switch {
+		case b.limit > 0:
 			rng += strconv.FormatInt(b.limit-1, 10)
+		case len(b.ahead) > 0:
+			// Up to the next spooled extent, read back from there.
+			rng += strconv.FormatInt(b.ahead[0].Start-1, 10)
 		}
 		req.Header.Set("Range", rng)
 		if b.validator != "" {
@@ -591,6 +677,7 @@ func (b *Body) checkPartial(resp *http.Response, offset int64) error {
 		b.o.mirrors.learn(b.o.mirror, b.validator)
 	}
 	b.end = last + 1
+	b.dropAhead(b.end)
 	return nil
 }
 
@@ -598,6 +685,16 @@ func (b *Body) checkPartial(resp *http.Response, offset int64) error {
 // were delivered, one whose first bytes are the ones delivered.
 func (b *Body) checkFull(resp *http.Response, offset int64) error {
 	if offset == 0 {
+		if len(b.ahead) > 0 {
+			// A spool without the first bytes, whose range request got
+			// the whole representation: start clean.
+			b.o.warnSpool(&SpoolError{Dir: b.o.spool.dir, Reason: "the server sent the whole representation; starting clean"})
+			b.ahead, b.o.replayed = nil, 0
+			if b.resuming {
+				b.o.resumes--
+				b.resuming = false
+			}
+		}
 		b.header = resp.Header
 		b.total = resp.ContentLength
 		b.validator = validator(resp.Header)
@@ -644,6 +741,7 @@ func (b *Body) checkFull(resp *http.Response, offset int64) error {
 		return b.restartWith("the bytes sent again differ from those delivered", nil)
 	}
 	b.end = b.total
+	b.ahead = nil
 	return nil
 }
 

@@ -159,13 +159,16 @@ type Options struct {
 	// SHA-256; without it, a keyed 64-bit hash.
 	SHA256 []byte
 	// Spool, when set, names a directory where the body's bytes are kept
-	// as they arrive, with a sidecar describing them, so that a later
-	// operation for the same URL — in another process, after this one was
-	// killed — replays them to its consumer and asks the server only for
-	// the rest (see the package documentation). The directory is made if
-	// need be, and removed when the operation succeeds or fails for good;
-	// when the caller's context ends it, the spool is kept. It takes at
-	// most the body's length on disk. Off by default.
+	// as they arrive, each at its own offset whichever connection brought
+	// it, with a sidecar describing them (version 2: the URL's digest, the
+	// validator, the length, and up to 1024 extents of synced bytes, each
+	// with its CRC-32C), so that a later operation for the same URL — in
+	// another process, after this one was killed — replays them to its
+	// consumer and asks the server only for the gaps (see the package
+	// documentation). The directory is made if need be, and removed when
+	// the operation succeeds or fails for good; when the caller's context
+	// ends it, the spool is kept. It takes at most the body's length on
+	// disk (a sparse file). Off by default.
 	Spool string
 	// Connections is how many ranged requests Do may have in flight for
 	// the body at once (see parallel.go): 0 or 1 for one connection, N

@@ -56,16 +56,25 @@
 // # Resume across processes
 //
 // With Options.Spool, the bytes received are kept in a directory as they
-// arrive, with a sidecar naming what they are (the URL's digest, the
-// validator, the length, how many bytes are synced and their CRC-32C). An
-// operation that finds a spool for its URL checks the sidecar and the
-// bytes, counts them as delivered, asks for the rest with Range and
-// If-Range, and has its consumer read the spooled bytes first: the
-// consumer sees one unbroken stream, as after any resume. Anything that
-// does not match — another URL, a sidecar that does not parse, bytes that
-// fail their CRC or are fewer than the sidecar says, an offset beyond the
-// length, a server whose validator changed — means a clean start, logged
-// as a *SpoolError; bytes of two representations are never spliced.
+// arrive, each at its own offset whichever connection brought it (a
+// parallel download spools the chunks fetched ahead of its consumer too),
+// with a sidecar naming what they are: the URL's digest, the validator,
+// the length, and the extents of the file that hold synced bytes, each
+// with its CRC-32C. An operation that finds a spool for its URL checks the
+// sidecar and every extent, and continues on one connection: the extent
+// at the start counts as delivered and the consumer reads it first; each
+// gap between extents is asked for with a bounded Range and If-Range, and
+// each extent after a gap is read back from the spool when the stream
+// reaches it. The consumer sees one unbroken stream, as after any resume.
+// The first request always goes out before the consumer reads a spooled
+// byte, and the spool always leaves at least the last byte to ask for: a
+// 206 for the same validator is what makes the spooled bytes current.
+// Anything that does not match — another URL, a sidecar that does not
+// parse or has another version, extents that overlap, are out of order,
+// run past the length or are too many, bytes that fail their CRC or are
+// fewer than the sidecar says, a server whose validator changed — means a
+// clean start, logged as a *SpoolError; bytes of two representations are
+// never spliced.
 // # Parallel downloads
 //
 // A download with Options.Connections other than 0 or 1 may fetch its

@@ -109,8 +109,8 @@ type stream struct {
 	hooks      Hooks   // the operation's observer's, before the stream hooked them
 	shooks     Hooks   // the same, serialized: for every connection's operation
 	// spool, when the download keeps one (Options.Spool), takes the bytes
-	// in order as the consumer reads them; the first response no longer
-	// writes to it, since it stops before the end.
+	// of every piece as they land (see fillFrom); the first response's
+	// body no longer writes to it itself.
 	spool     *spool
 	url       string
 	total     int64
@@ -173,7 +173,7 @@ func (o *op) startParallel(ctx context.Context, b *Body, opts *Options) *stream 
 	if maxConns < 2 || o.single {
 		return nil
 	}
-	if b.total <= 0 || !b.acceptRanges || b.validator == "" || b.received != 0 {
+	if b.total <= 0 || !b.acceptRanges || b.validator == "" || b.received != 0 || len(b.ahead) > 0 {
 		return nil
 	}
 	window := opts.Window
@@ -260,8 +260,6 @@ func (s *stream) Read(p []byte) (int, error) {
 			if s.sum != nil {
 				s.sum.Write(p[:n])
 			}
-			// Only this goroutine moves pos: it is safe to read here.
-			s.spool.write(s.pos, p[:n])
 			s.mu.Lock()
 			s.pos += int64(n)
 			if s.pos == pc.end {
@@ -448,6 +446,10 @@ func (s *stream) fillFrom(pc *piece, b *Body) error {
 		// pc.written changes only here, on this goroutine.
 		n, err := b.Read(pc.buf[pc.written:])
 		if n > 0 {
+			// Spooled as it lands, at its own offset: a process killed
+			// now keeps what every connection received, not only what
+			// the consumer read.
+			s.spool.write(pc.start+pc.written, pc.buf[pc.written:pc.written+int64(n)])
 			s.wrote(pc, n)
 		}
 		switch {

@@ -48,6 +48,16 @@ func interrupted(t *testing.T, s *fs.Server, dir string) Result {
 	return res
 }
 
+// editSidecar rewrites the spool's sidecar through edit.
+func editSidecar(t *testing.T, dir string, edit func(*sidecar)) {
+	t.Helper()
+	side := readSidecar(t, dir)
+	edit(&side)
+	b, err := json.Marshal(side)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, spoolSidecar), b, 0o600))
+}
+
 // readSidecar returns the spool's sidecar.
 func readSidecar(t *testing.T, dir string) sidecar {
 	t.Helper()
@@ -71,18 +81,20 @@ func TestSpoolResumesAcrossOperations(t *testing.T) {
 	side := readSidecar(t, dir)
 	assert.Equal(t, int64(len(body)), side.Length)
 	assert.Equal(t, s.ETag(), side.Validator)
-	assert.Equal(t, first.BytesServed, side.Offset, "every byte received was synced at the stop")
+	require.Len(t, side.Extents, 1, "one connection: one extent from the start")
+	offset := prefix(side.Extents)
+	assert.Equal(t, first.BytesServed, offset, "every byte received was synced at the stop")
 
 	var h hashConsumer
 	res, err := (&Client{HTTP: s.Client(fs.HTTP1)}).Do(t.Context(), s.URL, h.consume, &Options{Spool: dir})
 	require.NoError(t, err)
 	assert.Equal(t, sha256.Sum256(body), h.sum)
-	assert.Equal(t, side.Offset, res.Replayed)
+	assert.Equal(t, offset, res.Replayed)
 	assert.Equal(t, 1, res.Resumes, "a resume across operations is a resume")
-	assert.Equal(t, int64(len(body))-side.Offset, res.BytesServed, "only the rest was downloaded")
+	assert.Equal(t, int64(len(body))-offset, res.BytesServed, "only the rest was downloaded")
 	reqs := s.Requests()
 	require.Len(t, reqs, 2)
-	assert.Equal(t, "bytes="+strconv.FormatInt(side.Offset, 10)+"-", reqs[1].Range)
+	assert.Equal(t, "bytes="+strconv.FormatInt(offset, 10)+"-", reqs[1].Range)
 	assert.Equal(t, s.ETag(), reqs[1].IfRange)
 	total := first.BytesServed + res.BytesServed
 	assert.LessOrEqual(t, float64(total)/float64(len(body)), 1.0)
@@ -124,10 +136,43 @@ func TestSpoolBadInput(t *testing.T) {
 			require.NoError(t, os.Truncate(filepath.Join(dir, spoolData), 1000))
 		}},
 		{name: "another URL", url: "?other=1", warn: "holds another URL"},
-		{name: "longer than the file", warn: "holds 3145728 bytes of a file of 2097152", spoil: func(t *testing.T, dir string) {
+		{name: "longer than the file", warn: "holds bytes up to 3145728 of a file of 2097152", spoil: func(t *testing.T, dir string) {
+			editSidecar(t, dir, func(side *sidecar) { side.Extents[0].End = 3 << 20 })
+		}},
+		{name: "extent past the length", warn: "holds bytes up to 2097153 of a file of 2097152", spoil: func(t *testing.T, dir string) {
+			editSidecar(t, dir, func(side *sidecar) {
+				side.Extents = append(side.Extents, extent{Start: 2<<20 - 10, End: 2<<20 + 1})
+			})
+		}},
+		{name: "overlapping extents", warn: "its extent 1 (1000-2000) overlaps or precedes the one before", spoil: func(t *testing.T, dir string) {
+			editSidecar(t, dir, func(side *sidecar) {
+				side.Extents = append(side.Extents, extent{Start: 1000, End: 2000})
+			})
+		}},
+		{name: "empty extent", warn: "its extent 0 (5-5) is empty or negative", spoil: func(t *testing.T, dir string) {
+			editSidecar(t, dir, func(side *sidecar) { side.Extents = []extent{{Start: 5, End: 5}} })
+		}},
+		{name: "corrupt extent past the first", warn: "does not match its checksum (corrupt) in extent 1 (525288-525388)", spoil: func(t *testing.T, dir string) {
+			editSidecar(t, dir, func(side *sidecar) {
+				side.Extents[0].End = 1 << 19
+				side.Extents[0].CRC32C = crc32.Checksum(body[:1<<19], castagnoliSpool)
+				side.Extents = append(side.Extents, extent{Start: 1<<19 + 1000, End: 1<<19 + 1100, CRC32C: 12345})
+			})
+		}},
+		{name: "too many extents", warn: "its sidecar lists 1025 extents, more than 1024", spoil: func(t *testing.T, dir string) {
+			editSidecar(t, dir, func(side *sidecar) {
+				side.Extents = nil
+				for i := range int64(maxExtents + 1) {
+					side.Extents = append(side.Extents, extent{Start: 2 * i, End: 2*i + 1})
+				}
+			})
+		}},
+		{name: "version 1", warn: "its sidecar has version 1, not 2", spoil: func(t *testing.T, dir string) {
+			// What a previous release wrote: one prefix, no extents.
 			side := readSidecar(t, dir)
-			side.Offset = 3 << 20
-			b, err := json.Marshal(side)
+			v1 := map[string]any{"version": 1, "url": side.URL, "url_sha256": side.URLSHA256, "validator": side.Validator,
+				"length": side.Length, "offset": side.Extents[0].End, "crc32c": side.Extents[0].CRC32C}
+			b, err := json.Marshal(v1)
 			require.NoError(t, err)
 			require.NoError(t, os.WriteFile(filepath.Join(dir, spoolSidecar), b, 0o600))
 		}},
@@ -268,16 +313,27 @@ func TestCleanSpools(t *testing.T) {
 	assert.FileExists(t, filepath.Join(withMore, "keep-me"))
 }
 
-// FuzzSpool feeds openSpool any sidecar and data: it never panics, never
-// reports a prefix longer than the data or one whose bytes fail the
-// sidecar's checksum, and always leaves a spool it can write or none.
+// FuzzSpool feeds openSpool any sidecar and data: it never panics, and
+// returns either nothing (a clean start) or extents that are sorted,
+// disjoint, inside the length, at most maxExtents, short of the whole,
+// held by the data and matching their checksums; the body's hash sees
+// exactly the first extent when it starts at 0. A spool it can write is
+// always left.
 func FuzzSpool(f *testing.F) {
 	url := "http://127.0.0.1:1/file"
-	data := payload(4096)
-	good, _ := json.Marshal(sidecar{Version: spoolVersion, URL: url, URLSHA256: urlDigest(url),
-		Validator: `"v1"`, Length: 10000, Offset: 4096, CRC32C: crc32.Checksum(data, castagnoliSpool)})
+	data := payload(10000)
+	crc := func(a, b int64) uint32 { return crc32.Checksum(data[a:b], castagnoliSpool) }
+	side := func(ext ...extent) []byte {
+		b, _ := json.Marshal(sidecar{Version: spoolVersion, URL: url, URLSHA256: urlDigest(url),
+			Validator: `"v1"`, Length: 10000, Extents: ext})
+		return b
+	}
+	good := side(extent{0, 4096, crc(0, 4096)}, extent{5000, 6000, crc(5000, 6000)}, extent{9000, 10000, crc(9000, 10000)})
 	f.Add(good, data)
 	f.Add(good[:len(good)/2], data)
+	f.Add(side(extent{0, 10000, crc(0, 10000)}), data)
+	f.Add(side(extent{100, 200, crc(100, 200)}, extent{150, 300, crc(150, 300)}), data)
+	f.Add(side(extent{7000, 8000, crc(7000, 8000)}), data[:7500])
 	f.Add([]byte(`{"version":1,"offset":99999999999}`), data[:10])
 	f.Add([]byte("\x00\xff"), []byte{})
 	f.Fuzz(func(t *testing.T, side, data []byte) {
@@ -286,16 +342,27 @@ func FuzzSpool(f *testing.F) {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, spoolSidecar), side, 0o600))
 		require.NoError(t, os.WriteFile(filepath.Join(dir, spoolData), data, 0o600))
 		var seen []byte
-		sp, got, prefix := openSpool(dir, url, &Options{}, func(string) io.Writer { return writerTo{&seen} }, func(*SpoolError) {})
+		sp, got, ext := openSpool(dir, url, &Options{}, func(string) io.Writer { return writerTo{&seen} }, func(*SpoolError) {})
 		require.NotNil(t, sp)
 		defer sp.finish(false)
-		if prefix == 0 {
+		if len(ext) == 0 {
 			return
 		}
-		require.LessOrEqual(t, prefix, int64(len(data)))
-		require.Less(t, prefix, got.Length)
-		require.Equal(t, got.CRC32C, crc32.Checksum(data[:prefix], castagnoliSpool))
-		require.Equal(t, data[:prefix], seen, "the body's hash saw exactly the prefix")
+		require.LessOrEqual(t, len(ext), maxExtents)
+		var covered int64
+		for i, e := range ext {
+			require.Less(t, e.Start, e.End)
+			if i > 0 {
+				require.LessOrEqual(t, ext[i-1].End, e.Start)
+			}
+			require.LessOrEqual(t, e.End, got.Length)
+			require.LessOrEqual(t, e.End, int64(len(data)))
+			require.Equal(t, e.CRC32C, crc32.Checksum(data[e.Start:e.End], castagnoliSpool))
+			covered += e.len()
+		}
+		require.Less(t, covered, got.Length, "never the whole: the server must confirm it")
+		n := prefix(ext)
+		require.Equal(t, data[:n], seen, "the body's hash saw exactly the first extent")
 	})
 }
 

@@ -316,15 +316,16 @@
 // however it is spelled (".", "..", an absolute path, a symbolic link).
 //
 // The bytes received are kept as they arrive in a spool beside --to
-// (".NAME.faultline-spool"), synced every quarter second, so that a fetch
-// that is killed (Ctrl-C, kill -9, a CI timeout, a power cut) and run again
-// with the same URL and --to replays them locally and downloads only the
-// rest, with Range and If-Range. The spool takes at most the archive's size
-// on disk, beside the unpacked tree; it is removed when the fetch succeeds
-// or fails for good, and kept when it is interrupted. A spool that does not
-// match (another URL, a changed file on the server, a corrupt or truncated
-// spool) is reported and the fetch starts clean. Spools nobody touched for
-// a week are removed. --no-spool turns it off.
+// (".NAME.faultline-spool"), each at its offset whatever connection brought
+// it, synced every quarter second, so that a fetch that is killed (Ctrl-C,
+// kill -9, a CI timeout, a power cut) and run again with the same URL and
+// --to replays them locally and downloads only what is missing, with Range
+// and If-Range. The spool takes at most the archive's size on disk, beside
+// the unpacked tree; it is removed when the fetch succeeds or fails for
+// good, and kept when it is interrupted. A spool that does not match
+// (another URL, a changed file on the server, a corrupt or truncated spool)
+// is reported and the fetch starts clean. Spools nobody touched for a week
+// are removed. --no-spool turns it off.
 //
 // A response that does not start within --idle-timeout fails its attempt.
 // A body that was flowing and goes silent is declared stalled within
