@@ -39,7 +39,7 @@ func TestFetchKilledThenResumed(t *testing.T) {
 	// measures the same scenario there): an unpaced server fills the
 	// socket buffers of the first response past the point where it
 	// stops, megabytes on loopback that neither run uses.
-	s := startFetchServer(t, faulttest.Config{Content: archive, StallLimit: time.Minute, Rate: 50 << 20,
+	s := startFetchServer(t, faulttest.Config{Content: archive, StallLimit: time.Minute, Rate: 10 << 20,
 		Choose: func(r faulttest.Request) faulttest.Fault {
 			// The request whose bytes hold the half stalls there, once.
 			first, last := int64(0), size-1

@@ -350,3 +350,42 @@ func TestKilledAndRunAgain(t *testing.T) {
 	wire := l.wireBytes()
 	assert.LessOrEqual(t, wire, fx.size+2<<20+inFlight, "the archive once, plus the unsynced tail and what was in flight")
 }
+
+// TestKilledAndRunAgainParallel: the same on four connections, each
+// paced by nginx, so that ranges arrive ahead of the unpacker when the
+// process dies. Every piece was spooled at its offset as it landed: the
+// second run replays more than the unpacker had read, asks only for the
+// gaps (each request a Range with If-Range), and the server sends the
+// archive about once in all — plus, at most, what was not yet synced and
+// what was in flight on each connection.
+func TestKilledAndRunAgainParallel(t *testing.T) {
+	t.Parallel()
+	l := newLab(t, "nginx")
+	fx := load(t, big)
+	path := l.serve(fx, "big.tar.gz")
+	l.nginx(realserver.NginxConfig{LimitRate: "4m"})
+	dest := l.dest()
+	four := []string{"--connections", "4"}
+	first := l.startFetch(l.srv.URL+path, dest, four...)
+	l.waitWire(fx.size/2, first)
+	require.NoError(t, first.cmd.Process.Kill(), "kill -9, by its own pid")
+	<-first.done
+	assert.NoDirExists(t, dest, "nothing at --to after the kill")
+	before := len(l.logged(1))
+
+	again := l.fetch(l.srv.URL+path, dest, four...)
+	l.exact(again, fx, dest)
+	assert.Equal(t, 1, again.sum.Attempts, "one attempt: the gaps are its continuations")
+	assert.Greater(t, again.sum.Replayed, fx.size/4, "it replays what the first run kept")
+
+	reqs := l.logged(before + 1)
+	require.Greater(t, len(reqs), before)
+	for i, r := range reqs[before:] {
+		assert.True(t, strings.HasPrefix(r.Range, "bytes="), "request %d of the rerun asks for a gap: %q", i+1, r.Range)
+		assert.NotEmpty(t, r.IfRange, "request %d of the rerun carries If-Range", i+1)
+	}
+	wire := l.wireBytes()
+	t.Logf("archive %d bytes; wire %d across both runs (%.3f×); rerun replayed %d, %d requests",
+		fx.size, wire, float64(wire)/float64(fx.size), again.sum.Replayed, len(reqs)-before)
+	assert.LessOrEqual(t, wire, fx.size+2<<20+5*inFlight, "the archive once, plus the unsynced tail and what was in flight")
+}
