@@ -57,6 +57,68 @@ var clues = phaseClues()
 // h2Phrases show that the failure happened over HTTP/2.
 var h2Phrases = []string{"http2", "stream error", "goaway", "rst_stream", "refused_stream", "h2 protocol"}
 
+// inferPhrases are the phrases of clues, in order, then h2Phrases: one
+// pass over a text finds which of them it holds.
+var inferPhrases = func() *phraseSet {
+	var all []string
+	for _, c := range clues {
+		all = append(all, c.phrases...)
+	}
+	return newPhraseSet(append(all, h2Phrases...))
+}()
+
+// maxPhrases is how many phrases a phraseSet holds.
+const maxPhrases = 128
+
+// A phraseSet finds which of a few lower-case phrases (at least two bytes
+// each) a text holds, in one pass: strings.Contains for each phrase costs
+// a pass per phrase, and a long trace (a Java report, a Python traceback)
+// made that most of a pasted text's decision. A byte pair that starts no
+// phrase is passed over after one lookup in a bitmap of pairs.
+type phraseSet struct {
+	phrases []string
+	pairs   [1 << 16 / 64]uint64 // the first two bytes of some phrase
+	byFirst [256][]uint8         // phrases by their first byte
+}
+
+func newPhraseSet(phrases []string) *phraseSet {
+	if len(phrases) > maxPhrases {
+		panic("too many phrases")
+	}
+	ps := &phraseSet{phrases: phrases}
+	for i, p := range phrases {
+		if len(p) < 2 {
+			panic("phrase shorter than two bytes: " + p)
+		}
+		k := uint16(p[0])<<8 | uint16(p[1])
+		ps.pairs[k/64] |= 1 << (k % 64)
+		ps.byFirst[p[0]] = append(ps.byFirst[p[0]], uint8(i))
+	}
+	return ps
+}
+
+// phraseBits has bit i set when phrase i was found.
+type phraseBits [maxPhrases / 64]uint64
+
+func (b *phraseBits) has(i int) bool { return b[i/64]&(1<<(i%64)) != 0 }
+
+// find returns which phrases s holds.
+func (ps *phraseSet) find(s string) phraseBits {
+	var found phraseBits
+	for i := 0; i+1 < len(s); i++ {
+		k := uint16(s[i])<<8 | uint16(s[i+1])
+		if ps.pairs[k/64]&(1<<(k%64)) == 0 {
+			continue
+		}
+		for _, j := range ps.byFirst[s[i]] {
+			if strings.HasPrefix(s[i:], ps.phrases[j]) {
+				found[j/64] |= 1 << (j % 64)
+			}
+		}
+	}
+	return found
+}
+
 var (
 	// statusRE finds an HTTP status in text: "unexpected status code
 	// 503", "HTTP status client error (429 Too Many Requests)", "HTTP/1.1
@@ -88,18 +150,21 @@ func inferState(text string) (policy.State, map[string]string) {
 	// which returns once headers arrive; body reads are not wrapped in it.
 	// So a read error under it happened before the body.
 	fromDo := urlErrorRE.MatchString(text)
+	found := inferPhrases.find(lower)
+	n := 0 // where the clue's phrases start in inferPhrases
 phases:
 	for _, c := range clues {
 		if fromDo && c.phase == policy.PhaseBody {
 			c.phase = policy.PhaseHeaders
 		}
-		for _, p := range c.phrases {
-			if strings.Contains(lower, p) {
+		for i, p := range c.phrases {
+			if found.has(n + i) {
 				st.Phase = c.phase
 				notes["phase"] = fmt.Sprintf("inferred from %q", p)
 				break phases
 			}
 		}
+		n += len(c.phrases)
 	}
 
 	if m := findMethod(text); m != nil {
@@ -115,8 +180,9 @@ phases:
 		notes["response.status"] = fmt.Sprintf("inferred from %q", strings.TrimSpace(m[0]))
 	}
 
-	for _, p := range h2Phrases {
-		if strings.Contains(lower, p) {
+	h2 := len(inferPhrases.phrases) - len(h2Phrases)
+	for i, p := range h2Phrases {
+		if found.has(h2 + i) {
 			st.Response.Protocol = "HTTP/2.0"
 			notes["response.protocol"] = fmt.Sprintf("inferred from %q", p)
 			break

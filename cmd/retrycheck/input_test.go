@@ -381,3 +381,43 @@ func checkFinders(t *testing.T, text string) {
 	}
 	assert.Equal(t, want, findStatus(text), "%q", text)
 }
+
+// The phrase set finds what strings.Contains finds, phrase by phrase, on
+// every text of the corpus and on the edges of a pass: phrases at the
+// start and the end, overlapping, cut short.
+func TestPhraseSetIsContains(t *testing.T) {
+	texts := []string{"", "b", "body", "bod", "xbody", "bodybody", "read tcpread udp", "connection reset by peer",
+		"reset by pee", "goawayrst_stream", "http2http2", "h2 protoco", "tls: x509: ", "\xff\xfebody\xff"}
+	texts = append(texts, inferPhrases.phrases...)
+	paths, err := filepath.Glob(filepath.Join(corpusDir, "*"))
+	require.NoError(t, err)
+	require.NotEmpty(t, paths)
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		require.NoError(t, err)
+		texts = append(texts, strings.ToLower(string(data)))
+	}
+	for _, text := range texts {
+		checkPhrases(t, text)
+	}
+}
+
+func FuzzPhraseSet(f *testing.F) {
+	for _, s := range []string{"connection reset by peer", "read tcp 1.2.3.4: body", "goaway http2 stream error"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		checkPhrases(t, s)
+		checkPhrases(t, strings.ToLower(s))
+	})
+}
+
+func checkPhrases(t *testing.T, text string) {
+	t.Helper()
+	found := inferPhrases.find(text)
+	for i, p := range inferPhrases.phrases {
+		if found.has(i) != strings.Contains(text, p) {
+			t.Errorf("phrase %q in %q: found %v", p, text, found.has(i))
+		}
+	}
+}
