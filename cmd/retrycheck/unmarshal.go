@@ -26,7 +26,7 @@ func unmarshal[T any](data []byte, v *T) error {
 func fastUnmarshal[T any](data []byte, v *T) (ok bool) {
 	// goccy/go-json accepts some invalid JSON (a trailing comma) and
 	// keeps invalid UTF-8 as it is, where encoding/json writes U+FFFD.
-	if !json.Valid(data) || !utf8.Valid(data) {
+	if !validJSON(data) || !utf8.Valid(data) {
 		return false
 	}
 	defer func() {
