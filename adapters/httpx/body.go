@@ -685,16 +685,15 @@ func (b *Body) checkPartial(resp *http.Response, offset int64) error {
 // were delivered, one whose first bytes are the ones delivered.
 func (b *Body) checkFull(resp *http.Response, offset int64) error {
 	if offset == 0 {
-		if len(b.ahead) > 0 {
-			// A spool without the first bytes, whose range request got
-			// the whole representation: start clean.
+		if b.resuming && b.o.spool != nil {
+			// A resume from a spool without the first bytes, answered
+			// with the whole representation: start clean.
 			b.o.warnSpool(&SpoolError{Dir: b.o.spool.dir, Reason: "the server sent the whole representation; starting clean"})
-			b.ahead, b.o.replayed = nil, 0
-			if b.resuming {
-				b.o.resumes--
-				b.resuming = false
-			}
+			b.o.replayed = 0
+			b.o.resumes--
+			b.resuming = false
 		}
+		b.ahead = nil
 		b.header = resp.Header
 		b.total = resp.ContentLength
 		b.validator = validator(resp.Header)

@@ -219,6 +219,7 @@ func TestSpoolExtentsResumeCases(t *testing.T) {
 		name     string
 		spoil    func(t *testing.T, dir string, body []byte)
 		change   bool
+		reset    int64 // the rerun's first response is reset after this many bytes
 		ranges   []string
 		replayed int64
 		warn     string
@@ -235,6 +236,8 @@ func TestSpoolExtentsResumeCases(t *testing.T) {
 					side.Extents = []extent{{0, parSize, crc32.Checksum(body, castagnoliSpool)}}
 				})
 			}},
+		{name: "a reset in a gap", reset: 100_000, replayed: 3*parChunk/2 + 3*parChunk,
+			ranges: []string{"bytes=1572864-2097151", "bytes=1672864-2097151", "bytes=5242880-"}},
 		{name: "changed on the server", change: true, ranges: []string{"bytes=1572864-2097151"},
 			warn: "the server cannot continue it (the validator changed)"},
 		{name: "changed, without the first bytes", change: true, ranges: []string{"bytes=0-2097151"},
@@ -254,13 +257,14 @@ func TestSpoolExtentsResumeCases(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			body := payload(parSize)
-			var change atomic.Bool
+			var next atomic.Pointer[fs.Fault]
 			s, err := fs.Start(fs.Config{Content: body, StallLimit: 30 * time.Second, Choose: func(r fs.Request) fs.Fault {
 				switch {
 				case r.N == 1:
 					return fs.Fault{Kind: fs.Stall, At: 3 * parChunk / 2}
-				case change.CompareAndSwap(true, false):
-					return fs.Fault{Kind: fs.ChangeContent}
+				}
+				if f := next.Swap(nil); f != nil {
+					return *f
 				}
 				return fs.Fault{}
 			}})
@@ -272,13 +276,18 @@ func TestSpoolExtentsResumeCases(t *testing.T) {
 				tc.spoil(t, dir, body)
 			}
 			before := len(s.Requests())
-			change.Store(tc.change)
+			switch {
+			case tc.change:
+				next.Store(&fs.Fault{Kind: fs.ChangeContent})
+			case tc.reset > 0:
+				next.Store(&fs.Fault{Kind: fs.Reset, At: tc.reset})
+			}
 
 			var logBuf bytes.Buffer
 			var h hashConsumer
 			opts := parOpts
 			opts.Spool = dir
-			res, err := (&Client{HTTP: s.Client(fs.HTTP1), Logger: slogTo(&logBuf)}).Do(t.Context(), s.URL, h.consume, &opts)
+			res, err := (&Client{HTTP: s.Client(fs.HTTP1), Logger: slogTo(&logBuf), Sleep: (&sleeps{}).sleep}).Do(t.Context(), s.URL, h.consume, &opts)
 			require.NoError(t, err)
 			assert.Equal(t, sha256.Sum256(s.Content()), h.sum, "exact")
 			assert.Equal(t, 1, h.calls, "nothing spooled was delivered before the server's answer")
@@ -295,8 +304,8 @@ func TestSpoolExtentsResumeCases(t *testing.T) {
 				assert.Zero(t, res.Resumes)
 			} else {
 				assert.Len(t, reqs, len(tc.ranges), "only the gaps")
-				assert.Empty(t, logBuf.String())
-				assert.Equal(t, 1, res.Resumes)
+				assert.NotContains(t, logBuf.String(), "spool")
+				assert.Equal(t, 1+btoi(tc.reset > 0), res.Resumes)
 			}
 			assert.NoDirExists(t, dir, "removed after success")
 		})
