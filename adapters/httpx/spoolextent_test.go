@@ -311,3 +311,62 @@ func TestSpoolExtentsResumeCases(t *testing.T) {
 		})
 	}
 }
+
+// TestSpoolResumeInterruptedAgain: a rerun stopped in its turn, inside a
+// gap, keeps what it received there too (the extent before the gap grows);
+// a third run asks only for what neither run holds. The server sent the
+// body once across the three.
+func TestSpoolResumeInterruptedAgain(t *testing.T) {
+	body := payload(parSize)
+	const more = 100_000
+	s, err := fs.Start(fs.Config{Content: body, StallLimit: 30 * time.Second, Choose: func(r fs.Request) fs.Fault {
+		switch {
+		case r.N == 1: // the first run's first response
+			return fs.Fault{Kind: fs.Stall, At: 3 * parChunk / 2}
+		case r.Range == "bytes=1572864-2097151": // the rerun's
+			return fs.Fault{Kind: fs.Stall, At: more}
+		}
+		return fs.Fault{}
+	}})
+	require.NoError(t, err)
+	defer s.Close()
+	dir := filepath.Join(t.TempDir(), ".tree"+SpoolSuffix)
+	parallelInterrupted(t, s, dir)
+
+	// The rerun: stopped once it received more bytes of the first gap.
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		opts := parOpts
+		opts.Spool = dir
+		var h hashConsumer
+		_, err := (&Client{HTTP: s.Client(fs.HTTP1), StallTimeout: -1}).Do(ctx, s.URL, h.consume, &opts)
+		done <- err
+	}()
+	require.Eventually(t, func() bool {
+		b, err := os.ReadFile(filepath.Join(dir, spoolSidecar))
+		var side sidecar
+		return err == nil && json.Unmarshal(b, &side) == nil && prefix(side.Extents) == 3*parChunk/2+more
+	}, 20*time.Second, 20*time.Millisecond, "the rerun's bytes were never synced")
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled)
+	side := readSidecar(t, dir)
+	require.Len(t, side.Extents, 2)
+	assert.Equal(t, extent{0, 3*parChunk/2 + more, crc32.Checksum(body[:3*parChunk/2+more], castagnoliSpool)}, side.Extents[0])
+	before := len(s.Requests())
+
+	var h hashConsumer
+	opts := parOpts
+	opts.Spool = dir
+	res, err := (&Client{HTTP: s.Client(fs.HTTP1)}).Do(t.Context(), s.URL, h.consume, &opts)
+	require.NoError(t, err)
+	assert.Equal(t, sha256.Sum256(body), h.sum, "exact")
+	var ranges []string
+	for _, r := range s.Requests()[before:] {
+		ranges = append(ranges, r.Range)
+	}
+	assert.Equal(t, []string{"bytes=" + strconv.Itoa(3*parChunk/2+more) + "-2097151", "bytes=5242880-"}, ranges)
+	assert.Equal(t, int64(3*parChunk/2+more+3*parChunk), res.Replayed)
+	assert.Equal(t, int64(len(body)), s.BodyBytes(), "the body once across three runs")
+}
