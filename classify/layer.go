@@ -75,7 +75,7 @@ func builtinLayer(l *chain.Layer, hasChild bool, in *layerInfo, rs chain.Recogni
 	tk := typeKey(l.Type)
 	a := &l.Attrs
 	readText := !addressOnly(tk)
-	if readText && len(rs) > 0 && textFacts(l, tk, hasChild, &builtinsDone) {
+	if readText && len(rs) > 0 && textFacts(l, tk, hasChild, &builtinsDone, scratch) {
 		// The layer's attributes are only what chain's built-in recognisers
 		// read in its text: the user's read it first, on nothing but the
 		// text, and what they name stands; the built-ins' reading only adds
@@ -224,7 +224,8 @@ func userText(l *chain.Layer, hasChild bool) string {
 // knows, an errno value, what its methods or an unwrapper report — differ
 // from what its text alone gives and are not text. When it re-reads the
 // text to tell, it sets *builtinsDone: the reading need not be repeated.
-func textFacts(l *chain.Layer, tk string, hasChild bool, builtinsDone *bool) bool {
+// It reads into scratch.
+func textFacts(l *chain.Layer, tk string, hasChild bool, builtinsDone *bool, scratch *chain.Attrs) bool {
 	if l.Type == "" {
 		return true
 	}
@@ -235,9 +236,9 @@ func textFacts(l *chain.Layer, tk string, hasChild bool, builtinsDone *bool) boo
 	if byType(tk, &typed); typed.kind != "" || typed.timeout {
 		return false
 	}
-	var text chain.Attrs
-	chain.Recognise(l.Message, &text)
-	if !sameAttrs(&text, &l.Attrs) {
+	*scratch = chain.Attrs{}
+	chain.Recognise(l.Message, scratch)
+	if !sameAttrs(scratch, &l.Attrs) {
 		return false
 	}
 	*builtinsDone = true

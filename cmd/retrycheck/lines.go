@@ -4,8 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
+	"strconv"
 	"sync"
 )
 
@@ -13,6 +13,9 @@ import (
 // goroutines that decide them; enough to amortise the hand-offs, few
 // enough that memory stays small.
 const batchLines = 256
+
+// lineChunk is the size of the blocks lines are copied into.
+const lineChunk = 64 << 10
 
 // batchBytes ends a batch early when its lines hold this many bytes, and
 // inFlightBytes bounds the bytes of all the lines read but not yet handed
@@ -64,7 +67,7 @@ func (rd *reader) readLines(name string, br *bufio.Reader, first []byte, lineNo 
 
 // decodeLine decodes line lineNo of JSON Lines, locating any error.
 func (rd *reader) decodeLine(name string, lineNo int, line []byte) (*failure, error) {
-	f, err := rd.decodeJSON(fmt.Sprintf("%s:%d", name, lineNo), line)
+	f, err := rd.decodeJSON(name+":"+strconv.Itoa(lineNo), line)
 	if err != nil {
 		return nil, locateInLine(name, lineNo, line, err)
 	}
@@ -115,6 +118,9 @@ func (rd *reader) readLinesParallel(name string, br *bufio.Reader, first []byte,
 		defer close(order)
 		defer close(todo)
 		line := first
+		// Lines are copied out of br into chunks shared by the lines of a
+		// batch, not one allocation each.
+		var chunk []byte
 		for eof := false; !eof; {
 			b := &lineBatch{ready: make(chan struct{})}
 			for len(b.lines) < batchLines && b.size < batchBytes {
@@ -137,7 +143,11 @@ func (rd *reader) readLinesParallel(name string, br *bufio.Reader, first []byte,
 					eof = true
 					break
 				}
-				line = bytes.Clone(next)
+				if len(chunk)+len(next) > cap(chunk) {
+					chunk = make([]byte, 0, max(lineChunk, len(next)))
+				}
+				chunk = append(chunk, next...)
+				line = chunk[len(chunk)-len(next) : len(chunk) : len(chunk)]
 			}
 			if !budget.acquire(b.size) {
 				return

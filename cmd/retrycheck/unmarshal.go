@@ -43,10 +43,13 @@ func fastUnmarshal[T any](data []byte, v *T) (ok bool) {
 // to the same bytes over decide's output. An error from goccy/go-json is
 // left to encoding/json to report.
 func appendJSON(b []byte, v any) ([]byte, error) {
-	if out, err := gojson.MarshalWithOption(v, gojson.DisableHTMLEscape()); err == nil {
-		return append(append(b, out...), '\n'), nil
-	}
 	buf := bytes.NewBuffer(b)
+	fast := gojson.NewEncoder(buf)
+	fast.SetEscapeHTML(false)
+	if err := fast.Encode(v); err == nil {
+		return buf.Bytes(), nil
+	}
+	buf = bytes.NewBuffer(b)
 	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	err := enc.Encode(v)
