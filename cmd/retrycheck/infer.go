@@ -70,16 +70,34 @@ var inferPhrases = func() *phraseSet {
 // maxPhrases is how many phrases a phraseSet holds.
 const maxPhrases = 128
 
-// A phraseSet finds which of a few lower-case phrases (at least two bytes
-// each) a text holds, in one pass: strings.Contains for each phrase costs
-// a pass per phrase, and a long trace (a Java report, a Python traceback)
-// made that most of a pasted text's decision. A byte pair that starts no
-// phrase is passed over after one lookup in a bitmap of pairs.
+// A phraseSet finds which of a few lower-case ASCII phrases (at least
+// four bytes each) a text holds, in one pass and ignoring ASCII case:
+// strings.Contains for each phrase over strings.ToLower(text) cost a pass
+// per phrase and a copy of the text, and a long trace (a Java report, a
+// Python traceback) made that most of a pasted text's decision. Each
+// place in the text is passed over after one lookup of its next four
+// bytes, folded and hashed, in a bitmap of the phrases' first four.
 type phraseSet struct {
 	phrases []string
-	pairs   [1 << 16 / 64]uint64 // the first two bytes of some phrase
-	byFirst [256][]uint8         // phrases by their first byte
+	quads   [1 << quadBits / 64]uint64
+	byFirst [256][]uint8 // phrases by their first byte
 }
+
+const quadBits = 16
+
+// quadHash hashes four lower-case bytes, the first in the high byte.
+func quadHash(q uint32) uint32 { return q * 0x9E3779B1 >> (32 - quadBits) }
+
+// lowerASCII maps A-Z to a-z and every other byte to itself.
+var lowerASCII = func() (t [256]byte) {
+	for i := range t {
+		t[i] = byte(i)
+		if 'A' <= i && i <= 'Z' {
+			t[i] = byte(i + 'a' - 'A')
+		}
+	}
+	return t
+}()
 
 func newPhraseSet(phrases []string) *phraseSet {
 	if len(phrases) > maxPhrases {
@@ -87,11 +105,11 @@ func newPhraseSet(phrases []string) *phraseSet {
 	}
 	ps := &phraseSet{phrases: phrases}
 	for i, p := range phrases {
-		if len(p) < 2 {
-			panic("phrase shorter than two bytes: " + p)
+		if len(p) < 4 || strings.ToLower(p) != p || !isASCII(p) {
+			panic("not a lower-case ASCII phrase of four bytes or more: " + p)
 		}
-		k := uint16(p[0])<<8 | uint16(p[1])
-		ps.pairs[k/64] |= 1 << (k % 64)
+		h := quadHash(uint32(p[0])<<24 | uint32(p[1])<<16 | uint32(p[2])<<8 | uint32(p[3]))
+		ps.quads[h/64] |= 1 << (h % 64)
 		ps.byFirst[p[0]] = append(ps.byFirst[p[0]], uint8(i))
 	}
 	return ps
@@ -102,21 +120,57 @@ type phraseBits [maxPhrases / 64]uint64
 
 func (b *phraseBits) has(i int) bool { return b[i/64]&(1<<(i%64)) != 0 }
 
-// find returns which phrases s holds.
+// find returns which phrases strings.ToLower(s) holds. Only two runes
+// that are not ASCII lower-case to ASCII letters (U+0130 to i, the
+// Kelvin sign U+212A to k); elsewhere an ASCII phrase lies within a run
+// of ASCII bytes, which folding their case alone reads the same.
 func (ps *phraseSet) find(s string) phraseBits {
+	if strings.Contains(s, "\u0130") || strings.Contains(s, "\u212a") {
+		s = strings.ToLower(s)
+	}
 	var found phraseBits
-	for i := 0; i+1 < len(s); i++ {
-		k := uint16(s[i])<<8 | uint16(s[i+1])
-		if ps.pairs[k/64]&(1<<(k%64)) == 0 {
+	var q uint32
+	for i := 0; i < len(s); i++ {
+		q = q<<8 | uint32(lowerASCII[s[i]])
+		if i < 3 {
 			continue
 		}
-		for _, j := range ps.byFirst[s[i]] {
-			if strings.HasPrefix(s[i:], ps.phrases[j]) {
+		h := quadHash(q)
+		if ps.quads[h/64]&(1<<(h%64)) == 0 {
+			continue
+		}
+		at := s[i-3:]
+		for _, j := range ps.byFirst[lowerASCII[at[0]]] {
+			if hasPrefixLower(at, ps.phrases[j]) {
 				found[j/64] |= 1 << (j % 64)
 			}
 		}
 	}
 	return found
+}
+
+// hasPrefixLower reports whether s starts with the lower-case prefix,
+// folding only the case of s's ASCII letters.
+func hasPrefixLower(s, prefix string) bool {
+	if len(s) < len(prefix) {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		if lowerASCII[s[i]] != prefix[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// isASCII reports whether s is all ASCII.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 var (
@@ -134,7 +188,6 @@ var (
 // It returns the state and, for every field it did not read from the text
 // literally, why it has its value; the output shows those notes.
 func inferState(text string) (policy.State, map[string]string) {
-	lower := strings.ToLower(text)
 	st := policy.State{
 		Attempt:       1,
 		TotalExpected: -1,
@@ -150,7 +203,7 @@ func inferState(text string) (policy.State, map[string]string) {
 	// which returns once headers arrive; body reads are not wrapped in it.
 	// So a read error under it happened before the body.
 	fromDo := urlErrorRE.MatchString(text)
-	found := inferPhrases.find(lower)
+	found := inferPhrases.find(text)
 	n := 0 // where the clue's phrases start in inferPhrases
 phases:
 	for _, c := range clues {
