@@ -84,6 +84,12 @@ type compiledPattern struct {
 	re     *regexp.Regexp
 	insts  int                    // the instructions re compiles to
 	groups [len(groupNames)][]int // indexes of the groups of each name
+	// alts are, for each alternative at the top of the expression, the
+	// words a match of it must contain: each clause a list of word
+	// indexes in the set, one of which the text holds. A pattern whose
+	// trigger word is present runs only when some alternative has all its
+	// clauses met (nil: no such test).
+	alts [][][]int32
 }
 
 // A PatternError is a pattern that does not compile, by its index.
@@ -110,25 +116,48 @@ func CompilePatterns(ps []Pattern) (*PatternSet, error) {
 	var errs []error
 	var words []string
 	triggers := map[string][]int32{}
+	index := map[string]int32{}
+	wordIndex := func(w string) int32 {
+		w = asciiLower(w)
+		i, ok := index[w]
+		if !ok {
+			i = int32(len(words))
+			index[w] = i
+			words = append(words, w)
+		}
+		return i
+	}
 	for i, p := range ps {
 		cp, req, err := compilePattern(p)
 		if err != nil {
 			errs = append(errs, &PatternError{Index: i, Name: p.Name, Err: err})
 			continue
 		}
-		s.patterns[i] = cp
-		s.insts += cp.insts
 		if req == nil {
+			s.patterns[i] = cp
+			s.insts += cp.insts
 			s.always = append(s.always, int32(i))
 			continue
 		}
 		for _, w := range req {
-			w = asciiLower(w)
-			if _, ok := triggers[w]; !ok {
-				words = append(words, w)
-			}
-			triggers[w] = append(triggers[w], int32(i))
+			wordIndex(w)
+			triggers[asciiLower(w)] = append(triggers[asciiLower(w)], int32(i))
 		}
+		if p.Regexp != "" {
+			if parsed, err := syntax.Parse(p.Regexp, syntax.Perl); err == nil {
+				for _, alt := range requiredAlts(parsed.Simplify()) {
+					clauses := make([][]int32, len(alt))
+					for j, clause := range alt {
+						for _, w := range clause {
+							clauses[j] = append(clauses[j], wordIndex(w))
+						}
+					}
+					cp.alts = append(cp.alts, clauses)
+				}
+			}
+		}
+		s.patterns[i] = cp
+		s.insts += cp.insts
 	}
 	if s.insts > MaxPatternSetInsts {
 		errs = append(errs, fmt.Errorf("the patterns compile to %d instructions; the limit is %d", s.insts, MaxPatternSetInsts))
@@ -142,6 +171,63 @@ func CompilePatterns(ps []Pattern) (*PatternSet, error) {
 		s.byWord[i] = triggers[w]
 	}
 	return s, nil
+}
+
+// possible reports whether the words found (hits) let some alternative of
+// the pattern match: one word of each of its clauses is in the text.
+func (cp *compiledPattern) possible(hits []uint64) bool {
+alts:
+	for _, alt := range cp.alts {
+		for _, clause := range alt {
+			met := false
+			for _, w := range clause {
+				if hits[w>>6]&(1<<(w&63)) != 0 {
+					met = true
+					break
+				}
+			}
+			if !met {
+				continue alts
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// requiredAlts returns, for each alternative at the top of re, the words
+// its match must contain, as clauses: a match holds one word of every
+// clause, each clause being what requiredWords finds in one part of the
+// alternative's concatenation. Nil when some alternative requires no word.
+func requiredAlts(re *syntax.Regexp) [][][]string {
+	for re.Op == syntax.OpCapture {
+		re = re.Sub[0]
+	}
+	subs := []*syntax.Regexp{re}
+	if re.Op == syntax.OpAlternate {
+		subs = re.Sub
+	}
+	var alts [][][]string
+	for _, sub := range subs {
+		for sub.Op == syntax.OpCapture {
+			sub = sub.Sub[0]
+		}
+		parts := []*syntax.Regexp{sub}
+		if sub.Op == syntax.OpConcat {
+			parts = sub.Sub
+		}
+		var clauses [][]string
+		for _, part := range parts {
+			if w := requiredWords(part); w != nil {
+				clauses = append(clauses, w)
+			}
+		}
+		if len(clauses) == 0 {
+			return nil
+		}
+		alts = append(alts, clauses)
+	}
+	return alts
 }
 
 // compilePattern compiles one pattern and finds the words it requires
@@ -331,9 +417,10 @@ func (s *PatternSet) RecogniseWithin(text string, a *Attrs, budget *int) bool {
 	for _, i := range s.always {
 		cand[i>>6] |= 1 << (i & 63)
 	}
+	var hitsArr [16]uint64
+	var hits []uint64
 	if len(s.byWord) > 0 {
-		var hitsArr [16]uint64
-		hits := hitsArr[:]
+		hits = hitsArr[:]
 		if need := (len(s.byWord) + 63) / 64; need > len(hits) {
 			hits = make([]uint64, need)
 		}
@@ -354,6 +441,9 @@ func (s *PatternSet) RecogniseWithin(text string, a *Attrs, budget *int) bool {
 			b := bits.TrailingZeros64(word)
 			word &= word - 1
 			cp := &s.patterns[w*64+b]
+			if cp.alts != nil && !cp.possible(hits) {
+				continue
+			}
 			if cp.re != nil {
 				work := cp.insts * len(text)
 				if work > *budget {

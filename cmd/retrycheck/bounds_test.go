@@ -310,14 +310,15 @@ func TestHostileRecognisersDecide(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("name: hostile\nrecognisers:\n")
 	for i := range 100 {
-		fmt.Fprintf(&b, "  - name: r%d\n    match: '(a+)+$b|(a|aa)*c|(.*a){12}z|(?i)(a*)*timeout'\n    kind: timeout\n", i)
+		fmt.Fprintf(&b, "  - name: r%d\n    match: '(a+)+$b|(a|aa)*c$|(.*a){12}z|(?i)(a*)*timeout'\n    kind: timeout\n", i)
 	}
 	b.WriteString("rules:\n  - {name: resets, when: \"error.kind == 'connection_reset'\", action: retry}\ndefault: fail\n")
 	pol := filepath.Join(dir, "hostile.yaml")
 	require.NoError(t, os.WriteFile(pol, []byte(b.String()), 0o644))
 	// Every line is an error line, so the log's error block is the last
-	// 512 of them, each read by every recogniser.
-	line := "ERROR " + strings.Repeat("a", 1000) + "\n"
+	// 512 of them, each read by every recogniser: each line holds the
+	// words every alternative needs, and none matches.
+	line := "ERROR z b c " + strings.Repeat("a", 1000) + "\n"
 	text := strings.Repeat(line, 8<<10) + "ERROR read tcp 10.0.0.1:5->10.0.0.2:443: read: connection reset by peer\n"
 	input := filepath.Join(dir, "log.txt")
 	require.NoError(t, os.WriteFile(input, []byte(text), 0o644))
