@@ -93,6 +93,9 @@ type Body struct {
 	// when it has been read.
 	ahead   []extent
 	between bool
+	// spool is where the replayed bytes are read from: the operation's
+	// spool, which a parallel download takes over (see startParallel).
+	spool *spool
 
 	err     error
 	restart *RestartError
@@ -151,6 +154,7 @@ func (b *Body) fromSpool() (resumed bool, err error) {
 		return false, nil
 	}
 	sp.start()
+	b.spool = sp
 	b.validator = side.Validator
 	b.total, b.acceptRanges = side.Length, true
 	o.resp.AcceptRanges, o.resp.Validator, o.resp.Resumable = true, side.Validator, true
@@ -188,7 +192,7 @@ func (b *Body) fromSpool() (resumed bool, err error) {
 	o.warnSpool(&SpoolError{Dir: sp.dir, Reason: "the server cannot continue it (" + re.Reason + "); starting clean"})
 	b.endAttempt()
 	b.received, b.total, b.end, b.validator, b.acceptRanges = 0, -1, -1, "", false
-	b.replay, b.replayLeft, b.ahead, b.hash = nil, 0, nil, b.newHash()
+	b.replay, b.replayLeft, b.ahead, b.spool, b.hash = nil, 0, nil, nil, b.newHash()
 	o.highWater, o.replayed = 0, 0
 	o.resp = policy.Response{}
 	if b.resuming {
@@ -212,7 +216,7 @@ func (b *Body) replayAhead() bool {
 	e := b.ahead[0]
 	b.ahead = b.ahead[1:]
 	b.endAttempt()
-	b.replay, b.replayLeft, b.replayHash = b.o.spool.replay(e.Start, e.End), e.len(), true
+	b.replay, b.replayLeft, b.replayHash = b.spool.replay(e.Start, e.End), e.len(), true
 	b.received, b.end, b.between = e.End, e.End, true
 	b.o.replayed += e.len()
 	b.o.highWater = max(b.o.highWater, e.End)
@@ -355,7 +359,7 @@ func (b *Body) fill(p []byte) (int, error) {
 		if err == io.EOF && b.replayLeft > 0 || err != nil && err != io.EOF {
 			// The consumer has part of the prefix and the rest cannot
 			// be read back: its bytes are gone; start over.
-			b.o.spool.fail("cannot be read back", err)
+			b.spool.fail("cannot be read back", err)
 			b.endAttempt()
 			re := &RestartError{Reason: "the spool could not be read back", Err: err}
 			b.err, b.restart = re, re
@@ -406,7 +410,7 @@ func (b *Body) fill(p []byte) (int, error) {
 				return n, nil
 			}
 			return b.fill(p)
-		case err == io.EOF && (b.next() || between && b.received < b.total):
+		case err == io.EOF && (b.next() || between && b.received < b.total && (b.limit <= 0 || b.received < b.limit)):
 			// A 206 that stopped short of the end where it said it would:
 			// not a failure, so ask for the rest without consulting the
 			// policy.
@@ -605,11 +609,11 @@ func (b *Body) connect(wantRange bool) error {
 	if ranged {
 		rng := "bytes=" + strconv.FormatInt(offset, 10) + "-"
 		switch {
-		case b.limit > 0:
-			rng += strconv.FormatInt(b.limit-1, 10)
 		case len(b.ahead) > 0:
 			// Up to the next spooled extent, read back from there.
 			rng += strconv.FormatInt(b.ahead[0].Start-1, 10)
+		case b.limit > 0:
+			rng += strconv.FormatInt(b.limit-1, 10)
 		}
 		req.Header.Set("Range", rng)
 		if b.validator != "" {

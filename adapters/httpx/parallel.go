@@ -111,7 +111,11 @@ type stream struct {
 	// spool, when the download keeps one (Options.Spool), takes the bytes
 	// of every piece as they land (see fillFrom); the first response's
 	// body no longer writes to it itself.
-	spool     *spool
+	spool *spool
+	// spooled are the extents the spool held when a resumed download
+	// went wide: the bytes a chunk finds there are read back, not asked
+	// for.
+	spooled   []extent
 	url       string
 	total     int64
 	validator string
@@ -131,6 +135,7 @@ type stream struct {
 	pieces    map[int]*piece // claimed and not yet read
 	next      int            // the next chunk a ranged connection claims
 	headEnd   int            // the head may stream chunks below this
+	headMin   int            // the chunks the head keeps when others join
 	headAt    int            // the chunk the head is on; -1 once it stopped
 	ranged    int            // ranged connections running
 	delivered int64          // bytes written into pieces
@@ -149,7 +154,7 @@ type stream struct {
 // when the stream ends.
 type stats struct {
 	attempts, resumes, refetches, continuations int
-	served, refetched                           int64
+	served, refetched, replayed                 int64
 	peak                                        int // most connections at once
 	trail                                       []policy.Step
 }
@@ -173,7 +178,7 @@ func (o *op) startParallel(ctx context.Context, b *Body, opts *Options) *stream 
 	if maxConns < 2 || o.single {
 		return nil
 	}
-	if b.total <= 0 || !b.acceptRanges || b.validator == "" || b.received != 0 || len(b.ahead) > 0 {
+	if b.total <= 0 || !b.acceptRanges || b.validator == "" || (b.received != 0 || len(b.ahead) > 0) && b.spool == nil {
 		return nil
 	}
 	window := opts.Window
@@ -202,9 +207,27 @@ func (o *op) startParallel(ctx context.Context, b *Body, opts *Options) *stream 
 	}
 	// The stream checks the length and the digest of the whole; the first
 	// response no longer reads to the end, and its own hash only guards a
-	// resume it may need (nothing was read yet, so it can change now).
+	// resume it may need (nothing was read yet, so it can change now;
+	// a body resumed from a spool keeps the hash of what it holds).
 	b.opts.SHA256, b.opts.Size = nil, 0
-	b.hash = b.newHash()
+	if b.received == 0 {
+		b.hash = b.newHash()
+	}
+	if b.spool != nil {
+		// Resumed from a spool: the first response replays it in order
+		// and asks for its gaps; the other connections read the chunks
+		// it holds from it and ask only for the rest. The first
+		// response's 206 already confirmed the validator.
+		s.spooled = b.spool.extents()
+	}
+	// The head keeps the chunk it is on and the next when others join;
+	// resumed, it keeps the chunks its open response asks for, up to two
+	// past where that response starts, so that the response is read, not
+	// dropped.
+	s.headMin = 2
+	if b.spool != nil && b.end > 0 {
+		s.headMin = min(int((b.end+chunk-1)/chunk), int(b.received/chunk)+2)
+	}
 	s.width = newWidth(s, maxConns, auto)
 	// The first response's decisions go through the same hooks as the
 	// chunks': serialized, and seen by the width.
@@ -365,6 +388,7 @@ func (s *stream) shutdown() {
 	o.continuations += st.continuations
 	o.served += st.served
 	o.refetched += st.refetched
+	o.replayed += st.replayed
 	o.peakConnections = max(o.peakConnections, st.peak)
 }
 
@@ -479,6 +503,9 @@ func (s *stream) runHead() {
 				// (At its end, the body credited its mirror itself.)
 				s.o.mirrors.succeededAt(s.headMirror, s.headBytes, 0, true)
 			}
+			// Bytes of a spool it was to replay and did not: the
+			// chunks' connections read them back, and count them.
+			s.o.replayed -= b.replayLeft
 			b.Close()
 			s.width.changed()
 			return
@@ -499,7 +526,7 @@ func (s *stream) grow() {
 	if head && s.headEnd == s.nchunks && s.width.rangedWanted(true) > 0 {
 		// The first ranged connection: the head keeps the chunk it is on
 		// and the next; the others start after them.
-		s.headEnd = min(s.headAt+2, s.nchunks)
+		s.headEnd = min(max(s.headAt+2, s.headMin), s.nchunks)
 		s.next = s.headEnd
 	}
 	if !head && s.next == s.nchunks && s.headEnd == s.nchunks {
@@ -557,9 +584,46 @@ func (s *stream) runRanged(hc *http.Client) {
 	}
 }
 
+// spooledIn returns the spooled extents that overlap [start, end),
+// clipped to it.
+func (s *stream) spooledIn(start, end int64) []extent {
+	var out []extent
+	for _, e := range s.spooled {
+		if e.End > start && e.Start < end {
+			out = append(out, extent{Start: max(e.Start, start), End: min(e.End, end)})
+		}
+	}
+	return out
+}
+
+// fromSpool fills pc with the bytes the spool holds for it.
+func (s *stream) fromSpool(pc *piece) error {
+	size := pc.end - pc.start
+	n, err := s.spool.data.ReadAt(pc.buf[:size], pc.start)
+	if int64(n) < size {
+		s.spool.fail("cannot be read back", err)
+		return &RestartError{Reason: "the spool could not be read back", Err: err}
+	}
+	s.wrote(pc, n)
+	s.mu.Lock()
+	s.stats.replayed += size
+	s.mu.Unlock()
+	return nil
+}
+
 // fetch fetches one chunk with a range request of its own, resumed under
-// the policy as a download of its own would be.
+// the policy as a download of its own would be. The bytes of it a spool
+// holds are read back from there (see startParallel), the chunk's
+// requests asking only for the others.
 func (s *stream) fetch(pc *piece, hc *http.Client) error {
+	cover := s.spooledIn(pc.start, pc.end)
+	var held int64
+	for _, e := range cover {
+		held += e.len()
+	}
+	if held == pc.end-pc.start {
+		return s.fromSpool(pc)
+	}
 	o := s.child(pc, hc)
 	url, validator := s.url, s.validator
 	m := s.o.mirrors
@@ -585,9 +649,21 @@ func (s *stream) fetch(pc *piece, hc *http.Client) error {
 	}
 	b.seed = maphash.MakeSeed()
 	b.hash = b.newHash()
+	if len(cover) > 0 {
+		b.spool = s.spool
+		if e := cover[0]; e.Start == pc.start {
+			// Read back first; the request asks for what follows.
+			b.replay, b.replayLeft, b.replayHash = s.spool.replay(e.Start, e.End), e.len(), true
+			b.received = e.End
+			o.replayed += e.len()
+			cover = cover[1:]
+		}
+		b.ahead = cover
+	}
 	defer func() {
 		b.Close()
 		s.mu.Lock()
+		s.stats.replayed += o.replayed
 		s.stats.attempts += o.attempts
 		s.stats.resumes += o.resumes
 		s.stats.refetches += o.refetches

@@ -334,6 +334,14 @@ func (sp *spool) replay(start, end int64) io.Reader {
 	return io.NewSectionReader(sp.data, start, end-start)
 }
 
+// extents returns the extents the spool holds now, synced or not: every
+// byte in them was written, and reading them back is safe.
+func (sp *spool) extents() []extent {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	return slices.Clone(sp.ext)
+}
+
 // empty drops the data and the sidecar.
 func (sp *spool) empty() error {
 	sp.syncMu.Lock()
