@@ -61,11 +61,13 @@
 // with a sidecar naming what they are: the URL's digest, the validator,
 // the length, and the extents of the file that hold synced bytes, each
 // with its CRC-32C. An operation that finds a spool for its URL checks the
-// sidecar and every extent, and continues on one connection: the extent
-// at the start counts as delivered and the consumer reads it first; each
-// gap between extents is asked for with a bounded Range and If-Range, and
-// each extent after a gap is read back from the spool when the stream
-// reaches it. The consumer sees one unbroken stream, as after any resume.
+// sidecar and every extent, and continues from there: the extent at the
+// start counts as delivered and the consumer reads it first; each gap
+// between extents is asked for with a bounded Range and If-Range, and each
+// extent after a gap is read back from the spool when the stream reaches
+// it. A parallel download goes wide again: a chunk the spool holds is read
+// back from it, and a chunk's request asks only for the bytes it does not
+// hold. The consumer sees one unbroken stream, as after any resume.
 // The first request always goes out before the consumer reads a spooled
 // byte, and the spool always leaves at least the last byte to ask for: a
 // 206 for the same validator is what makes the spooled bytes current.
@@ -75,6 +77,7 @@
 // fewer than the sidecar says, a server whose validator changed — means a
 // clean start, logged as a *SpoolError; bytes of two representations are
 // never spliced.
+//
 // # Parallel downloads
 //
 // A download with Options.Connections other than 0 or 1 may fetch its
