@@ -137,3 +137,46 @@ func clip(s string) string {
 	}
 	return s[:n]
 }
+
+// withinCaps reports whether in is within every cap the cost estimate
+// assumes: the layers, labels and history no longer than their caps and
+// every string at most capText bytes. boundInput makes an input so; this
+// checks it independently, so that a decision evaluates without cel-go's
+// runtime cost tracking (a fifth of a decision's time) only where the
+// load-time estimate is a true bound, and a cap that boundInput missed
+// falls back to the tracked program. TestWithinCapsEveryField holds it
+// to every string, list and map of Input.
+func withinCaps(in *Input) bool {
+	f, s := &in.Error, &in.State
+	if len(f.Layers) > capLayers || len(f.Labels) > capLabels || len(s.History) > capHistory {
+		return false
+	}
+	for _, l := range f.Layers {
+		if !short(l.Type, l.Message, l.Via) {
+			return false
+		}
+	}
+	for k, v := range f.Labels {
+		if !short(k, v) {
+			return false
+		}
+	}
+	for _, h := range s.History {
+		if len(h) > capText {
+			return false
+		}
+	}
+	return short(string(f.Kind), f.Errno, f.Op, f.H2.Code, f.H2.Debug, f.GRPC.Code, f.Code, f.Retryable,
+		f.Decode.Format, f.Decode.Entry, f.Message, string(s.Phase), s.Request.Method, s.Request.Host,
+		s.Response.Validator, s.Response.Protocol, s.Source.Host)
+}
+
+// short reports whether every string is at most capText bytes.
+func short(ss ...string) bool {
+	for _, s := range ss {
+		if len(s) > capText {
+			return false
+		}
+	}
+	return true
+}

@@ -22,6 +22,9 @@ type activation struct {
 	attempt attemptVars
 	backoff time.Duration
 	limits  *Limits
+	// capped is set when the input is within the caps the cost estimate
+	// assumes (withinCaps): the rules then run without cost tracking.
+	capped bool
 	// Converted on first use: an interface holding a string, a duration
 	// or a list costs an allocation each time it is made.
 	phase, history, backoffVal, timeLeft ref.Val
@@ -134,6 +137,7 @@ func (e *EvalError) Unwrap() error { return e.Err }
 func (p *Policy) decide(ctx context.Context, in Input, backoff time.Duration, trace bool) (Decision, error) {
 	in = boundInput(in)
 	act := newActivation(&in, backoff, &p.limits)
+	act.capped = withinCaps(&in)
 	defer act.release()
 	d := Decision{Policy: p.ID()}
 	var idx int
@@ -208,7 +212,11 @@ func (p *Policy) failed(d Decision, err error) Decision {
 
 // firstMatch runs the composed program.
 func (p *Policy) firstMatch(ctx context.Context, act *activation) (int, error) {
-	v, err := eval(ctx, p.first, act)
+	prg := p.first
+	if act.capped && p.firstUntracked != nil {
+		prg = p.firstUntracked
+	}
+	v, err := eval(ctx, prg, act)
 	if err != nil {
 		return 0, &EvalError{Policy: p.name, Err: err}
 	}

@@ -187,7 +187,10 @@ The cost estimate assumes the caps the engine enforces on the input (32
 layers, 16 labels, 32 history entries, 512 bytes a string). At run time
 the conditions are one program stopped at an actual cost of 10,000 (Explain
 sums the rules it evaluates against the same limit), each delay and reason
-likewise, and every evaluation stops when ctx is done. A rule that fails to
+likewise, and every evaluation stops when ctx is done. An input checked to
+be within the caps has the estimate as its bound, and Decide evaluates its
+conditions without counting the cost as it goes, which is a fifth of a
+decision's time; any other input is counted and stopped. A rule that fails to
 evaluate makes the decision Fail with Guard "error", and the error is
 returned. ReadDumps reads dumps of at most 16 MiB each.
 

@@ -45,6 +45,10 @@ type Policy struct {
 	// first evaluates every rule's condition in order, as one nested
 	// conditional, to the index of the first rule that matches or -1.
 	first cel.Program
+	// firstUntracked is first without cel-go's runtime cost tracking,
+	// for inputs within the caps, where the load-time estimate already
+	// bounds the cost (see withinCaps).
+	firstUntracked cel.Program
 }
 
 // rule is one compiled rule.
@@ -407,7 +411,12 @@ func (p *Policy) compileFirst(c *compiler, specs []ruleSpec, costs []uint64, rul
 		c.errs.add(pos{file: c.file}, "", "composing the rules: %v", err)
 		return
 	}
-	p.first = prg
+	untracked, err := env.Program(a, cel.EvalOptions(cel.OptOptimize), cel.InterruptCheckFrequency(100))
+	if err != nil {
+		c.errs.add(pos{file: c.file}, "", "composing the rules: %v", err)
+		return
+	}
+	p.first, p.firstUntracked = prg, untracked
 }
 
 // costliest names the rules whose conditions cost most, for an error
