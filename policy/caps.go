@@ -96,6 +96,7 @@ func boundInput(in Input) Input {
 	f.Errno, f.Op, f.Message = clip(f.Errno), clip(f.Op), clip(f.Message)
 	f.H2.Code, f.H2.Debug = clip(f.H2.Code), clip(f.H2.Debug)
 	f.Decode.Format, f.Decode.Entry = clip(f.Decode.Format), clip(f.Decode.Entry)
+	f.GRPC.Code, f.Code, f.Retryable = clip(f.GRPC.Code), clip(f.Code), clip(f.Retryable)
 	f.Kind = classify.Kind(clip(string(f.Kind)))
 
 	s := &in.State
@@ -114,6 +115,7 @@ func boundInput(in Input) Input {
 	s.Phase = Phase(clip(string(s.Phase)))
 	s.Request.Method, s.Request.Host = clip(s.Request.Method), clip(s.Request.Host)
 	s.Response.Validator, s.Response.Protocol = clip(s.Response.Validator), clip(s.Response.Protocol)
+	s.Source.Host = clip(s.Source.Host)
 	return in
 }
 

@@ -27,6 +27,22 @@ func TestWithinCapsEveryField(t *testing.T) {
 	assert.Greater(t, n, 20, "the walk found the fields")
 }
 
+// TestBoundInputEveryField: whatever field is past its cap, boundInput
+// brings the input back within the caps the cost estimate assumes, so the
+// estimate is a true bound for every input a policy sees.
+func TestBoundInputEveryField(t *testing.T) {
+	var in Input
+	n := 0
+	forEachCapped(reflect.ValueOf(&in).Elem(), "input", func(path string, set func(over bool)) {
+		n++
+		set(true)
+		b := boundInput(in)
+		assert.True(t, withinCaps(&b), "boundInput leaves %s over its cap", path)
+		set(false)
+	})
+	assert.Greater(t, n, 20, "the walk found the fields")
+}
+
 // forEachCapped calls fn for every string, slice and map reachable in v
 // (a slice or map holding one element whose strings are visited too),
 // with a function that sets it at (over false) or one past (over true)
