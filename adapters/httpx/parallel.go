@@ -185,10 +185,7 @@ func (o *op) startParallel(ctx context.Context, b *Body, opts *Options) *stream 
 	if window <= 0 {
 		window = DefaultWindow
 	}
-	// Chunks small enough that every connection has one in the window and
-	// a body has two for each connection, large enough that a request's
-	// round trip is a small part of its time.
-	chunk := min(max(min(window/int64(maxConns+1), b.total/int64(2*maxConns)), minChunk), maxChunk)
+	chunk := chunkSize(b.total, window, maxConns)
 	if b.total < 2*chunk {
 		return nil
 	}
@@ -255,6 +252,32 @@ func (o *op) startParallel(ctx context.Context, b *Body, opts *Options) *stream 
 	s.width.start()
 	return s
 }
+
+// chunkSize returns the size of the chunks of a download of total bytes
+// over conns connections with a reorder window of window bytes. Chunks
+// are small enough that every connection has one in the window and the
+// body has at least two for each connection, large enough that a
+// request's round trip is a small part of its time (at least minChunk,
+// at most maxChunk). Within those bounds the count of chunks is a
+// multiple of conns: connections that run at the same rate, as under a
+// server's limit on each response, then finish their last chunks
+// together instead of some idling while the last few trickle in.
+func chunkSize(total, window int64, conns int) int64 {
+	n := int64(max(conns, 1))
+	most := max(min(window/(n+1), maxChunk), minChunk)
+	rounds := max(2, ceilDiv(total, n*most))
+	if total/(n*rounds) < minChunk {
+		// Too small for two rounds of large enough chunks: as many
+		// rounds as fit, or, below one, chunks of the least size.
+		rounds = total / (n * minChunk)
+		if rounds == 0 {
+			return minChunk
+		}
+	}
+	return min(ceilDiv(total, n*rounds), most)
+}
+
+func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }
 
 // Size returns the length of the representation.
 func (s *stream) Size() int64 { return s.total }
