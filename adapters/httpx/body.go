@@ -61,6 +61,9 @@ type Body struct {
 	// download (see parallel.go): every request asks for the bytes from
 	// received up to limit, and the body ends there.
 	limit int64
+	// first, when positive, bounds the first request of a download that
+	// will go wide: it asks for the first bytes only (see firstRange).
+	first int64
 	// stop, when set and true, ends a range's body at once, without a
 	// decision: the download it belonged to is over.
 	stop *atomic.Bool
@@ -119,6 +122,7 @@ func (o *op) open(ctx context.Context, opts *Options) (*Body, error) {
 			return b, err
 		}
 	}
+	b.first = o.firstRange(opts)
 	b.attempt()
 	if err := b.connect(false); err != nil {
 		if err = b.recover(err); err != nil {
@@ -590,8 +594,13 @@ func (b *Body) connect(wantRange bool) error {
 		// needed.
 		b.ahead = nil
 	}
+	// The first request of a download that will go wide asks for its
+	// first bytes only: an open-ended response that the ranged
+	// connections cut short would have sent bytes past where it stops
+	// that no one reads (see firstRange).
+	bounded := offset == 0 && b.first > 0 && b.limit <= 0 && len(b.ahead) == 0 && b.total < 0
 	ranged := offset > 0 && wantRange && (b.validator != "" || b.o.mirrors.splicing()) || b.limit > 0 ||
-		len(b.ahead) > 0 && b.validator != ""
+		len(b.ahead) > 0 && b.validator != "" || bounded
 
 	actx, cancel := context.WithCancelCause(b.ctx)
 	b.actx, b.cancel = actx, cancel
@@ -614,6 +623,8 @@ func (b *Body) connect(wantRange bool) error {
 			rng += strconv.FormatInt(b.ahead[0].Start-1, 10)
 		case b.limit > 0:
 			rng += strconv.FormatInt(b.limit-1, 10)
+		case bounded:
+			rng += strconv.FormatInt(b.first-1, 10)
 		}
 		req.Header.Set("Range", rng)
 		if b.validator != "" {
@@ -635,6 +646,17 @@ func (b *Body) connect(wantRange bool) error {
 	}
 	b.resp, b.rc = resp, resp.Body
 	b.o.resp.Status, b.o.resp.Protocol = resp.StatusCode, resp.Proto
+	if bounded && (resp.StatusCode == http.StatusRequestedRangeNotSatisfiable ||
+		resp.StatusCode == http.StatusPartialContent && (!completeLength(resp) || validator(resp.Header) == "")) {
+		// An empty representation (RFC 9110 §14.1.1: no range of it is
+		// satisfiable), one whose length the 206 does not say, or one
+		// without a validator to join the rest to the range with
+		// (RFC 9110 §13.1.5): ask for the whole, on one connection,
+		// before a byte of the range was read.
+		b.endAttempt()
+		b.first, b.o.single = 0, true
+		return b.connect(wantRange)
+	}
 	switch {
 	case resp.StatusCode == http.StatusRequestedRangeNotSatisfiable && ranged:
 		return b.restartWith("the server cannot serve the rest (416)", nil)
@@ -645,11 +667,27 @@ func (b *Body) connect(wantRange bool) error {
 		b.endAttempt()
 		return err
 	case resp.StatusCode == http.StatusPartialContent:
-		return b.checkPartial(resp, offset)
+		if err := b.checkPartial(resp, offset); err != nil || !bounded {
+			return err
+		}
+		// The first bytes, and in Content-Range the length.
+		return b.begin(resp, b.total, true)
 	case b.limit > 0:
 		return b.rangeRefused(resp)
+	case bounded:
+		// The server ignored the range: it sends everything, and the
+		// download stays on one connection (a range request of any
+		// other connection would get the whole too).
+		b.o.single = true
 	}
 	return b.checkFull(resp, offset)
+}
+
+// completeLength reports whether a 206's Content-Range gives the length
+// of the representation, not "*".
+func completeLength(resp *http.Response) bool {
+	_, _, total, ok := parseContentRange(resp.Header.Get("Content-Range"))
+	return ok && total >= 0
 }
 
 // checkPartial accepts a 206 only if it continues exactly where the
@@ -698,23 +736,8 @@ func (b *Body) checkFull(resp *http.Response, offset int64) error {
 			b.resuming = false
 		}
 		b.ahead = nil
-		b.header = resp.Header
-		b.total = resp.ContentLength
-		b.validator = validator(resp.Header)
-		b.acceptRanges = resp.Header.Get("Accept-Ranges") == "bytes"
-		b.o.resp.AcceptRanges = b.acceptRanges
-		b.o.resp.Validator = b.validator
-		b.o.resp.Resumable = b.acceptRanges && b.validator != ""
-		b.hash = b.newHash()
-		b.end = b.total
-		b.o.spool.begin(b.validator, b.acceptRanges, b.total, resp.Request.URL.String())
-		b.o.mirrors.learn(b.o.mirror, b.validator)
-		if b.opts.Size > 0 && b.total >= 0 && b.total != b.opts.Size {
-			b.phase = policy.PhaseHeaders
-			b.endAttempt()
-			return &ChecksumError{URL: b.o.shown, WantSize: b.opts.Size, GotSize: b.total}
-		}
-		return nil
+		b.end = resp.ContentLength
+		return b.begin(resp, resp.ContentLength, resp.Header.Get("Accept-Ranges") == "bytes")
 	}
 	switch {
 	case validatorChanged(b.validator, resp.Header):
@@ -745,6 +768,29 @@ func (b *Body) checkFull(resp *http.Response, offset int64) error {
 	}
 	b.end = b.total
 	b.ahead = nil
+	return nil
+}
+
+// begin takes the first response of a download, from its first byte:
+// the whole representation, of total bytes (-1: unknown), or the first
+// range of it (see firstRange), a 206 that shows ranges are served.
+func (b *Body) begin(resp *http.Response, total int64, acceptRanges bool) error {
+	b.first = 0
+	b.header = resp.Header
+	b.total = total
+	b.validator = validator(resp.Header)
+	b.acceptRanges = acceptRanges
+	b.o.resp.AcceptRanges = b.acceptRanges
+	b.o.resp.Validator = b.validator
+	b.o.resp.Resumable = b.acceptRanges && b.validator != ""
+	b.hash = b.newHash()
+	b.o.spool.begin(b.validator, b.acceptRanges, b.total, resp.Request.URL.String())
+	b.o.mirrors.learn(b.o.mirror, b.validator)
+	if b.opts.Size > 0 && b.total >= 0 && b.total != b.opts.Size {
+		b.phase = policy.PhaseHeaders
+		b.endAttempt()
+		return &ChecksumError{URL: b.o.shown, WantSize: b.opts.Size, GotSize: b.total}
+	}
 	return nil
 }
 

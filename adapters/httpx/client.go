@@ -361,6 +361,7 @@ func (c *Client) Do(ctx context.Context, url string, consume func(ctx context.Co
 	// a later run continues from there.
 	defer func() { o.spool.finish(err != nil && o.caller.Err() != nil) }()
 	ctx = withOp(ctx, o)
+	o.widens = true
 	for {
 		b, err := o.open(ctx, opts)
 		if err != nil {

@@ -83,13 +83,19 @@
 // A download with Options.Connections other than 0 or 1 may fetch its
 // representation as several ranged requests in flight at once and still
 // hand the consumer one ordered stream. The first request is the usual
-// GET of the whole; its response decides: with a known length, byte
-// ranges (Accept-Ranges: bytes) and a strong validator, more connections
-// may join; without any of them the download stays on one connection,
-// exactly as without the option.
+// GET of the whole, or, on a fixed number of connections, a GET of its
+// first 2 MiB with Range; its response decides: with a known length, byte
+// ranges (Accept-Ranges: bytes, or a 206) and a strong validator, more
+// connections may join; without any of them the download stays on one
+// connection, exactly as without the option (a server that ignores the
+// range sends everything in a 200, which is read as it comes; a 206
+// without a validator is dropped for a GET of the whole, since nothing
+// could be joined to it).
 //
-// The representation is cut into chunks. The first response keeps
-// streaming the chunks at the front; every other connection asks for one
+// The representation is cut into chunks, their count a multiple of the
+// connections where the sizes allow, so that connections running at the
+// same rate finish together. The first response keeps streaming the
+// chunks at the front; every other connection asks for one
 // chunk at a time with "Range: bytes=a-b" and "If-Range" (RFC 9110 §14.2,
 // §13.1.5), and its 206 must say exactly those bytes of the same
 // representation: Content-Range starting at a and ending at b or before
@@ -98,9 +104,12 @@
 // wrong Content-Range) restarts the whole download, never splices; a 200
 // whose validator is unchanged means the server ignores ranges, and the
 // restart stays on one connection. When the first response reaches a
-// chunk another connection took, it is closed (the bytes it had in flight
-// are the one cost of going wide) and a ranged connection takes its
-// place.
+// chunk another connection took, it is closed and a ranged connection
+// takes its place. On a fixed number of connections it asked for its
+// first bytes only, and then for the rest of its two chunks, so nothing
+// was in flight past them; under ConnectionsAuto it is open-ended (the
+// download may stay on one connection), and the bytes it had in flight
+// are the one cost of going wide.
 //
 // Chunks that arrive ahead of the consumer wait in a reorder window of
 // Options.Window bytes (DefaultWindow); a connection whose next chunk

@@ -60,6 +60,9 @@ type op struct {
 	// connections it had open at once.
 	single          bool
 	peakConnections int
+	// widens reports that the operation is Client.Do's, which may go
+	// wide (see startParallel); Client.Open's reads one response.
+	widens bool
 	// rangeStart and rangeEnd, for the operation of one chunk of a
 	// parallel download, are its range: its progress counts against what
 	// was missing up to its end, not to the end of the representation.

@@ -83,6 +83,55 @@ func (opts *Options) connections() (max int, auto bool) {
 	return 1, false
 }
 
+// width returns the most connections a download may use and whether it
+// adapts: with mirrors to splice, each takes up to the per-host cap.
+func (o *op) width(opts *Options) (max int, auto bool) {
+	max, auto = opts.connections()
+	if o.mirrors.splicing() {
+		if auto {
+			max *= len(o.mirrors.list)
+		} else {
+			max = min(opts.Connections, opts.perHost()*len(o.mirrors.list))
+		}
+	}
+	return max, auto
+}
+
+// window returns the reorder window of a parallel download.
+func (opts *Options) window() int64 {
+	if opts.Window > 0 {
+		return opts.Window
+	}
+	return DefaultWindow
+}
+
+// firstRange returns how many bytes the first request of a download asks
+// for: all (0), unless it is sure to go wide, a fixed number of
+// connections. Then it asks for two chunks of the least size: an
+// open-ended response, cut short where the ranged connections take over,
+// would have sent bytes past where it stopped that no one reads (as much
+// as socket buffers hold, or a server's first second). The length is not
+// known yet, nor so the chunk size (chunkSize): once it is, the first
+// response's body asks for the rest of its two chunks with a range of
+// its own (see startParallel), which ends where the ranged connections
+// begin. Two chunks of the least size are never more than two chunks, so
+// the first connection has no more to do than the others. A server that
+// ignores the range sends the whole, and the download stays on one
+// connection; a body shorter than the range comes whole in the 206.
+//
+// Auto keeps the open-ended request: it may never go wide, and a
+// download on one connection would pay a request for every range it
+// asked for instead.
+func (o *op) firstRange(opts *Options) int64 {
+	if opts == nil || !o.widens || o.single {
+		return 0
+	}
+	if conns, auto := o.width(opts); auto || conns < 2 {
+		return 0
+	}
+	return 2 * minChunk
+}
+
 // piece is one chunk of the representation, claimed by a connection.
 type piece struct {
 	index      int
@@ -119,11 +168,15 @@ type stream struct {
 	url       string
 	total     int64
 	validator string
-	chunk     int64
-	window    int64
-	nchunks   int
-	width     *width
-	sum       hash.Hash // of the bytes read, when Options.SHA256 is set
+	// resp is what the first response said, for the chunks' decisions:
+	// the operation's own changes with every request the first
+	// response's body makes, on its goroutine.
+	resp    policy.Response
+	chunk   int64
+	window  int64
+	nchunks int
+	width   *width
+	sum     hash.Hash // of the bytes read, when Options.SHA256 is set
 
 	// hookMu serializes the client's hooks, which connections call from
 	// their own goroutines.
@@ -166,25 +219,14 @@ func (o *op) startParallel(ctx context.Context, b *Body, opts *Options) *stream 
 	if opts == nil {
 		return nil
 	}
-	maxConns, auto := opts.connections()
-	if o.mirrors.splicing() {
-		// Each mirror takes up to the per-host cap.
-		if auto {
-			maxConns *= len(o.mirrors.list)
-		} else {
-			maxConns = min(opts.Connections, opts.perHost()*len(o.mirrors.list))
-		}
-	}
+	maxConns, auto := o.width(opts)
 	if maxConns < 2 || o.single {
 		return nil
 	}
 	if b.total <= 0 || !b.acceptRanges || b.validator == "" || (b.received != 0 || len(b.ahead) > 0) && b.spool == nil {
 		return nil
 	}
-	window := opts.Window
-	if window <= 0 {
-		window = DefaultWindow
-	}
+	window := opts.window()
 	chunk := chunkSize(b.total, window, maxConns)
 	if b.total < 2*chunk {
 		return nil
@@ -195,6 +237,7 @@ func (o *op) startParallel(ctx context.Context, b *Body, opts *Options) *stream 
 		total: b.total, validator: b.validator, chunk: chunk, window: window,
 		pieces: map[int]*piece{},
 	}
+	s.resp = o.resp
 	s.nchunks = int((s.total + chunk - 1) / chunk)
 	s.headEnd = s.nchunks
 	s.next = s.nchunks
@@ -222,8 +265,19 @@ func (o *op) startParallel(ctx context.Context, b *Body, opts *Options) *stream 
 	// past where that response starts, so that the response is read, not
 	// dropped.
 	s.headMin = 2
-	if b.spool != nil && b.end > 0 {
+	switch {
+	case b.spool != nil && b.end > 0:
 		s.headMin = min(int((b.end+chunk-1)/chunk), int(b.received/chunk)+2)
+	case b.end > 0 && b.end < b.total:
+		// The first response asked for the first bytes only (see
+		// firstRange): the head keeps the chunks it covers, and its
+		// body asks for the rest of the last of them, no more. It ends
+		// where the ranged connections begin, so no byte is sent past
+		// where it stops.
+		s.headMin = max(2, int((b.end+chunk-1)/chunk))
+		s.headEnd = min(s.headMin, s.nchunks)
+		s.next = s.headEnd
+		b.limit = min(int64(s.headEnd)*chunk, s.total)
 	}
 	s.width = newWidth(s, maxConns, auto)
 	// The first response's decisions go through the same hooks as the
@@ -522,8 +576,9 @@ func (s *stream) runHead() {
 			// Reading stops here; whatever the server had sent past this
 			// point is abandoned with the connection, and a ranged
 			// connection takes its place.
-			if !b.eof {
-				// (At its end, the body credited its mirror itself.)
+			if !b.eof || b.limit > 0 {
+				// (At its end, the body credited its mirror itself,
+				// unless it was a range: see credit.)
 				s.o.mirrors.succeededAt(s.headMirror, s.headBytes, 0, true)
 			}
 			// Bytes of a spool it was to replay and did not: the
@@ -735,7 +790,7 @@ func (s *stream) child(pc *piece, hc *http.Client) *op {
 	// newOp gives fields added to op later their defaults; what makes the
 	// chunk part of this download is copied.
 	co := c.newOp(o.caller, o.method, o.url)
-	co.decider, co.maxElapsed, co.start, co.resp = o.decider, o.maxElapsed, o.start, o.resp
+	co.decider, co.maxElapsed, co.start, co.resp = o.decider, o.maxElapsed, o.start, s.resp
 	co.idem, co.idemKey, co.replayable = o.idem, o.idemKey, o.replayable
 	co.hooks = s.shooks
 	co.shown = o.shown + " (bytes " + strconv.FormatInt(pc.start, 10) + "-" + strconv.FormatInt(pc.end-1, 10) + ")"
