@@ -403,6 +403,36 @@ func (l *lab) waitWire(n int64, f *fetch) {
 	l.t.Fatalf("the server did not send %d bytes (sent %d)", n, l.wireBytes())
 }
 
+// waitSpooled waits until the spool beside dest describes at least n
+// bytes (its sidecar is written only after the bytes were synced), so
+// that a kill after it leaves a spool to resume from however slowly the
+// disk syncs on a loaded machine.
+func (l *lab) waitSpooled(dest string, n int64, f *fetch) {
+	l.t.Helper()
+	side := filepath.Join(filepath.Dir(dest), "."+filepath.Base(dest)+".faultline-spool", "sidecar.json")
+	deadline := time.Now().Add(time.Minute)
+	var covered int64
+	for time.Now().Before(deadline) {
+		covered = 0
+		if b, err := os.ReadFile(side); err == nil {
+			var sc struct{ Extents []struct{ Start, End int64 } }
+			if json.Unmarshal(b, &sc) == nil {
+				for _, e := range sc.Extents {
+					covered += e.End - e.Start
+				}
+			}
+		}
+		if covered >= n {
+			return
+		}
+		if !f.running() {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	l.t.Fatalf("the spool did not describe %d bytes (it described %d)", n, covered)
+}
+
 // entries lists what dir holds, for checking that a failed fetch left
 // nothing behind.
 func entries(t *testing.T, dir string) []string {
