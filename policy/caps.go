@@ -147,7 +147,10 @@ func clip(s string) string {
 // runtime cost tracking (a fifth of a decision's time) only where the
 // load-time estimate is a true bound, and a cap that boundInput missed
 // falls back to the tracked program. TestWithinCapsEveryField holds it
-// to every string, list and map of Input.
+// to every string, list and map of Input. Since boundInput clips every
+// one of them (TestBoundInputEveryField), in Decide it holds by
+// construction; it stays as the guard for a field added to Input later
+// and clipped nowhere.
 func withinCaps(in *Input) bool {
 	f, s := &in.Error, &in.State
 	if len(f.Layers) > capLayers || len(f.Labels) > capLabels || len(s.History) > capHistory {
